@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/hpo run search_spaces/quickstart.yaml
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -x --durations=15 tests
+	$(BIN)/python -m pytest -q --durations=15 tests
 
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'

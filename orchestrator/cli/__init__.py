@@ -1,0 +1,1 @@
+"""The `hpo` command line: one module per command group, each with `register(subparsers)`."""
