@@ -1,0 +1,55 @@
+"""Hide secrets (tokens, passwords, keys, credentials in URLs) before a config is logged or written anywhere."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+REDACTED = "***REDACTED***"
+
+# Whole words in a key name that mark its value as secret ("max_tokens" and "tokenizer" are not secrets).
+_SECRET_WORDS = frozenset({
+    "password", "passwd", "pass", "pwd", "passphrase", "secret", "token", "credential", "credentials",
+    "apikey", "auth", "authorization", "cookie", "signature", "privatekey",
+})
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def _words(key: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)  # camelCase -> camel Case
+    return [w for w in re.split(r"[^a-zA-Z0-9]+", spaced.lower()) if w]
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether a config key names a secret: a secret word in it, or ending in `key` (key, api_key, secretKey)."""
+    words = _words(str(key))
+    return bool(words) and (words[-1] == "key" or "".join(words) in _SECRET_WORDS
+                            or any(w in _SECRET_WORDS for w in words))
+
+
+def redact_text(text: str) -> str:
+    """Strip `user:password@` from any URLs inside `text`."""
+    return _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` (nested dicts, lists, strings) with secret-named entries and URL credentials replaced."""
+    if isinstance(value, dict):
+        return {k: REDACTED if is_secret_key(k) and v is not None else redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v) for v in value)
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def redacted_paths(value: Any, prefix: str = "") -> list[str]:
+    """Dotted key paths in `value` whose values were redacted (for warnings downstream)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            path = f"{prefix}.{k}" if prefix else str(k)
+            found.extend([path] if v == REDACTED else redacted_paths(v, path))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found.extend(redacted_paths(v, f"{prefix}[{i}]"))
+    return found
