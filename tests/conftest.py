@@ -34,3 +34,4 @@ def storage_dir(tmp_path: Path) -> Path:
     root = tmp_path / "runs"
     root.mkdir()
     return root
+pytest_plugins = ["s3_fixtures"]
