@@ -1,0 +1,107 @@
+"""`hpo validate` and `hpo run`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import yaml
+
+from orchestrator.spec import Spec, load_spec
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    validate = subparsers.add_parser("validate", help="check a spec and print a summary",
+                                     description="Check a spec without running anything; print its "
+                                                 "parameters, grid size, searcher and scheduler.")
+    validate.add_argument("spec", help="the sweep's YAML file")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                          help="override a spec key, e.g. search.num_samples=8 (repeatable)")
+    validate.set_defaults(func=cmd_validate)
+
+    run = subparsers.add_parser("run", help="run a sweep (embedded local Ray by default)",
+                                description="Run the sweep a spec describes on Ray Tune, then publish the "
+                                            "best checkpoint and best.json to <storage>/<name>/best/.")
+    run.add_argument("spec", help="the sweep's YAML file")
+    run.add_argument("--address", help="Ray cluster: auto, ray://HOST:10001 or HOST:6379 (default: local Ray)")
+    run.add_argument("--storage", help="storage root, overriding the spec (s3://bucket/prefix, a folder)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a spec key, e.g. search.num_samples=8 (repeatable)")
+    run.add_argument("--resume", action="store_true", help="continue the sweep stored at <storage>/<name>")
+    run.add_argument("--fresh", action="store_true", help="replace an existing sweep of the same name")
+    run.add_argument("--quiet", action="store_true", help="one line per finished trial, no live view")
+    run.set_defaults(func=cmd_run)
+
+
+def summary(spec: Spec) -> list[str]:
+    """The lines `hpo validate` prints."""
+    from orchestrator.space import count_sampled, describe, grid_size
+
+    s, es = spec.search, spec.early_stopping
+    grid = grid_size(spec.space)
+    trials = grid * s.num_samples if s.method == "grid" else s.num_samples
+    searcher = {"grid": "grid (Ray variant generator)", "random": "random (Ray variant generator)",
+                "bayes": "bayes (scikit-optimize)"}[s.method]
+    if s.method == "bayes" and s.bayes:
+        searcher += " " + ", ".join(f"{k}={v}" for k, v in s.bayes.items())
+    if es.method == "none":
+        scheduler = "none (FIFO)"
+    else:
+        names = {"asha": "asha", "hyperband": "hyperband", "median": "median stopping"}
+        scheduler = f"{names[es.method]} (max_t={es.max_t}, grace_period={es.grace_period}, " \
+                    f"reduction_factor={es.reduction_factor:g})"
+    lines = [
+        f"spec {spec.source_file or spec.name}: OK",
+        f"sweep: {spec.name} -> {spec.storage.rstrip('/')}/{spec.name}",
+        f"trainable: {spec.trainable}   metric: {spec.metric} ({spec.mode})",
+        f"parameters ({count_sampled(spec.space)} sampled, grid size {grid}):",
+        *("  " + line for line in describe(spec.space)),
+    ]
+    if spec.config:
+        lines.append("constants: " + ", ".join(f"{k}={v!r}" for k, v in spec.config.items()))
+    lines += [
+        f"searcher: {searcher}; trials: {trials}"
+        + (f", at most {s.max_concurrent} at once" if s.max_concurrent else "")
+        + (f", seed {s.seed}" if s.seed is not None else ""),
+        f"scheduler: {scheduler}",
+        f"resources per trial: cpu {spec.resources.cpu:g}, gpu {spec.resources.gpu:g}",
+    ]
+    return lines
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec, args.overrides)
+    from orchestrator.space import to_param_space
+
+    to_param_space(spec.space, grid=spec.search.method == "grid")  # compiles, or says why not
+    if spec.search.method == "bayes":
+        from orchestrator.searchers import build_search_algorithm
+        from orchestrator.runner.sweep import param_space_of
+
+        build_search_algorithm(spec, param_space_of(spec))
+    print("\n".join(summary(spec)))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from orchestrator.runner import run_sweep
+
+    spec = load_spec(args.spec, args.overrides)
+    print(f"hpo: sweep {spec.name}: {spec.search.method} search, "
+          f"early stopping {spec.early_stopping.method}", flush=True)
+    result = run_sweep(spec, address=args.address, storage=args.storage, resume=args.resume,
+                       fresh=args.fresh, quiet=True if args.quiet else None)
+    out = sys.stdout
+    if result.dashboard_url:
+        out.write(f"dashboard: {result.dashboard_url}\n")
+    out.write(f"\ntrials: {result.num_trials}, failed: {len(result.failures)}\n")
+    for trial_id, error in list(result.failures.items())[:10]:
+        out.write(f"  failed {trial_id}: {error}\n")
+    out.write(f"best {result.metric} ({result.mode}): {result.best_metric:.6g} "
+              f"(trial {result.best_trial_id}, iteration {result.best_iteration})\n")
+    out.write("best config:\n")
+    out.write("".join("  " + line + "\n" for line in
+                      yaml.safe_dump(result.best_config, sort_keys=False).splitlines()))
+    out.write(f"published: {result.published_uri}\n")
+    out.write(f"reuse it: hpo best {result.sweep_uri}\n")
+    out.write(f"full log: {result.log_file}\n")
+    return 0

@@ -1,0 +1,90 @@
+"""Starting or joining Ray for a sweep, with Ray's own console noise sent to a log file."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from orchestrator.errors import UserInputError
+
+# Ray's console chatter (banners, per-trial tables, deprecation hints) goes to the sweep's log.
+_QUIET_ENV = {
+    "RAY_AIR_NEW_OUTPUT": "0",
+    "RAY_DEDUP_LOGS": "0",
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "0",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "3600",
+    "TUNE_WARN_INSUFFICENT_RESOURCE_THRESHOLD_S": "3600",
+}
+_NOISY_LOGGERS = ("ray", "ray.tune", "ray.train", "ray.air", "ray.data", "filelock", "botocore")
+
+
+def quiet_ray(log_file: Path) -> logging.Handler:
+    """Route Ray's Python loggers to `log_file` only; returns the handler (remove it when done)."""
+    for key, value in _QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in _NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
+                    and not isinstance(h, logging.FileHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.propagate = False
+    return handler
+
+
+def reattach_logs(handler: logging.Handler) -> None:
+    """Send Ray's loggers to `handler` again (after ray.init reset them), at INFO."""
+    for name in _NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def release_logs(handler: logging.Handler) -> None:
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()
+
+
+def connect(address: str | None, *, runtime_env: dict | None = None) -> str | None:
+    """Join the Ray at `address` (auto, ray://host:10001, host:6379) or start an embedded
+    local one. Returns the dashboard URL when there is one. An already-initialised Ray
+    (tests, notebooks, a Ray job's driver) is used as it is."""
+    import ray
+
+    if not ray.is_initialized():
+        # ERROR while Ray starts hides its banners; `quiet_ray` is re-applied afterwards
+        # because ray.init replaces the handlers of the "ray" logger.
+        kwargs: dict = {"log_to_driver": False, "logging_level": logging.ERROR}
+        if runtime_env:
+            kwargs["runtime_env"] = runtime_env
+        try:
+            if address:
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(_node_ip_address=os.environ.get("HPO_NODE_IP", "127.0.0.1"), **kwargs)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserInputError(f"cannot connect to Ray at {address or 'local'}: {first}") from None
+    return dashboard_url()
+
+
+def dashboard_url() -> str | None:
+    """The dashboard address of the connected Ray, as an http URL, or None."""
+    import ray
+
+    try:
+        url = ray.get_runtime_context().gcs_address and ray._private.worker.global_worker.node.address_info.get(
+            "webui_url")
+    except Exception:  # noqa: BLE001 - a dashboard is optional; no URL is the answer
+        return None
+    if not url:
+        return None
+    return url if url.startswith("http") else f"http://{url}"

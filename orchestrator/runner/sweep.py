@@ -1,0 +1,234 @@
+"""`run_sweep`: a spec in, a finished Ray Tune sweep and a published best checkpoint out."""
+from __future__ import annotations
+
+import io
+import platform
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+import yaml
+
+from orchestrator.errors import SweepFailed, UserInputError
+from orchestrator.redaction import redact
+from orchestrator.runner.best_result import select_best
+from orchestrator.runner.progress import ProgressView
+from orchestrator.runner.ray_session import connect, quiet_ray, reattach_logs, release_logs
+from orchestrator.spec import Spec, load_spec
+from orchestrator.storage import StorageLocation, preflight, publish_best, resolve_storage
+
+SPEC_FILE = "spec.yaml"   # the spec a sweep ran with, beside Ray's experiment state
+LOG_FILE = "hpo.log"
+
+
+@dataclass
+class SweepResult:
+    """What a finished sweep produced; `best_*` are None when no trial reported the metric."""
+
+    name: str
+    sweep_uri: str
+    metric: str
+    mode: str
+    best_config: dict[str, Any] | None
+    best_metric: float | None
+    best_trial_id: str | None
+    best_iteration: int | None
+    published_uri: str | None
+    num_trials: int
+    failures: dict[str, str] = field(default_factory=dict)   # trial id -> first line of its error
+    dashboard_url: str | None = None
+    log_file: str | None = None
+
+
+def resolve_trainable(ref: str) -> Callable[[dict], None]:
+    """The trainable function a spec names; a bad reference is a one-line user error."""
+    from trainables.registry import resolve
+
+    try:
+        return resolve(ref)
+    except LookupError as exc:
+        raise UserInputError(f"trainable: {exc}") from None
+
+
+def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: str | None = None,
+              overrides: Sequence[str] = (), resume: bool = False, fresh: bool = False,
+              quiet: bool | None = None, stream: TextIO | None = None) -> SweepResult:
+    """Run (or resume) the sweep a spec describes and publish its best checkpoint.
+
+    `address`: a Ray cluster (auto, ray://host:10001, host:6379); default an embedded local
+    Ray. `storage` overrides the spec's storage root. `fresh` replaces an existing sweep of
+    the same name; without it (and without `resume`) an existing sweep is refused, so that
+    finished work is never overwritten.
+    """
+    from ray import tune
+
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec, overrides)
+    root = resolve_storage(storage or spec.storage, spec.storage_options)
+    preflight(root)
+    sweep = root.join(spec.name)
+    trainable = resolve_trainable(spec.trainable)
+    exists = tune.Tuner.can_restore(sweep.path, storage_filesystem=sweep.filesystem) \
+        if _has_experiment(sweep) else False
+    if resume and not exists:
+        raise UserInputError(f"nothing to resume: no sweep at {sweep.display}")
+    if exists and not resume:
+        if not fresh:
+            raise UserInputError(f"{sweep.display} already holds a sweep: add --resume to continue it, "
+                                 f"--fresh to replace it, or --set name=<new name>")
+        sweep.filesystem.delete_dir(sweep.path)
+
+    log_path = _log_path(sweep)
+    handler = quiet_ray(log_path)
+    try:
+        dashboard = connect(address)
+        reattach_logs(handler)
+        view = ProgressView(spec.metric, spec.mode, _expected_trials(spec), stream=stream, quiet=quiet)
+        tuner = _restore_tuner(spec, sweep, trainable, view) if resume else _new_tuner(spec, sweep, trainable, view)
+        if not resume:
+            _write_spec(sweep, spec)
+        results = tuner.fit()
+    finally:
+        release_logs(handler)
+
+    failures = {r.metrics.get("trial_id", f"#{i}") if r.metrics else f"#{i}": _first_line(r.error)
+                for i, r in enumerate(results) if r.error is not None}
+    best = select_best(results, spec.metric, spec.mode)
+    if best is None:
+        if failures:
+            common, count = Counter(failures.values()).most_common(1)[0]
+            raise SweepFailed(f"all {len(results)} trials failed; most common error ({count}x): {common}")
+        raise SweepFailed(f"no trial reported a finite {spec.metric!r}; check the trainable's reports")
+    manifest = {
+        "name": spec.name, "sweep_uri": sweep.uri, "config": best.config, "metric": spec.metric,
+        "metric_value": best.metric_value, "mode": spec.mode, "trial_id": best.trial_id,
+        "iteration": best.iteration, "spec": redact(spec.raw), "versions": versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "num_trials": len(results), "num_failed": len(failures),
+    }
+    published = publish_best(sweep, best.checkpoint, manifest)
+    return SweepResult(
+        name=spec.name, sweep_uri=sweep.uri, metric=spec.metric, mode=spec.mode,
+        best_config=redact(best.config), best_metric=best.metric_value, best_trial_id=best.trial_id,
+        best_iteration=best.iteration, published_uri=published, num_trials=len(results),
+        failures=failures, dashboard_url=dashboard, log_file=str(log_path),
+    )
+
+
+def _tuner_parts(spec: Spec, sweep: StorageLocation, trainable: Callable, view: ProgressView) -> dict[str, Any]:
+    """Everything a Tuner needs that a new run and a resumed run share."""
+    from ray import tune
+
+    from orchestrator.schedulers import build_stopper
+
+    resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
+    run_config = tune.RunConfig(
+        name=spec.name,
+        storage_path=str(Path(sweep.path).parent) if not sweep.is_s3 else sweep.path.rsplit("/", 1)[0],
+        storage_filesystem=sweep.filesystem,
+        stop=build_stopper(spec),
+        failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=spec.checkpoint_keep,
+                                                checkpoint_score_attribute=spec.metric,
+                                                checkpoint_score_order=spec.mode),
+        callbacks=[view],
+        verbose=0,
+    )
+    return {"trainable": tune.with_resources(trainable, resources), "run_config": run_config}
+
+
+def param_space_of(spec: Spec) -> dict[str, Any]:
+    """The spec's constants and compiled search space, as one Ray param_space."""
+    from orchestrator.space import to_param_space
+
+    return {**spec.config, **to_param_space(spec.space, grid=spec.search.method == "grid")}
+
+
+def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, view: ProgressView) -> Any:
+    from ray import tune
+
+    from orchestrator.schedulers import build_scheduler
+    from orchestrator.searchers import build_search_algorithm
+
+    param_space = param_space_of(spec)
+    parts = _tuner_parts(spec, sweep, trainable, view)
+    tune_config = tune.TuneConfig(
+        metric=spec.metric, mode=spec.mode,
+        search_alg=build_search_algorithm(spec, param_space),
+        scheduler=build_scheduler(spec),
+        num_samples=spec.search.num_samples,
+        time_budget_s=spec.time_budget_s,
+        reuse_actors=True,
+        trial_name_creator=lambda t: f"{spec.name}_{t.trial_id}",
+        trial_dirname_creator=lambda t: f"{spec.name}_{t.trial_id}",
+    )
+    return tune.Tuner(parts["trainable"], param_space=param_space, tune_config=tune_config,
+                      run_config=parts["run_config"])
+
+
+def _restore_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, view: ProgressView) -> Any:
+    """Ray restores the run config it pickled; the live view of this process replaces the
+    pickled callbacks (Ray offers no public setter, hence `_local_tuner`)."""
+    from ray import tune
+
+    parts = _tuner_parts(spec, sweep, trainable, view)
+    tuner = tune.Tuner.restore(sweep.path, parts["trainable"], resume_unfinished=True, resume_errored=True,
+                               param_space=param_space_of(spec), storage_filesystem=sweep.filesystem)
+    tuner._local_tuner.get_run_config().callbacks = [view]
+    return tuner
+
+
+def _expected_trials(spec: Spec) -> int | None:
+    from orchestrator.space import grid_size
+
+    if spec.search.method == "grid":
+        return grid_size(spec.space) * spec.search.num_samples
+    return spec.search.num_samples
+
+
+def _has_experiment(sweep: StorageLocation) -> bool:
+    import pyarrow.fs as pafs
+
+    info = sweep.filesystem.get_file_info(sweep.path)
+    return info.type == pafs.FileType.Directory
+
+
+def _write_spec(sweep: StorageLocation, spec: Spec) -> None:
+    """Keep the spec (secrets redacted) beside the experiment: `hpo ls`, reports and
+    `--resume` read it."""
+    sweep.filesystem.create_dir(sweep.path, recursive=True)
+    text = yaml.safe_dump(redact(spec.raw), sort_keys=False)
+    with sweep.filesystem.open_output_stream(f"{sweep.path}/{SPEC_FILE}") as out:
+        out.write(text.encode("utf-8"))
+
+
+def _log_path(sweep: StorageLocation) -> Path:
+    """Full logs go into the sweep folder when it is local, else into a local temp folder."""
+    if not sweep.is_s3:
+        return Path(sweep.path) / LOG_FILE
+    return Path(tempfile.gettempdir()) / "hpo-logs" / f"{sweep.path.replace('/', '_')}.log"
+
+
+def _first_line(error: BaseException | None) -> str:
+    if error is None:
+        return ""
+    text = str(error).strip() or type(error).__name__
+    lines = [l for l in text.splitlines() if l.strip()]
+    # Ray wraps the trial's exception; its last line names the original error
+    return lines[-1].strip() if lines else type(error).__name__
+
+
+def versions() -> dict[str, str]:
+    """Versions that matter to reproduce a sweep."""
+    import importlib.metadata as md
+
+    found = {"python": platform.python_version()}
+    for dist in ("hpo", "ray", "scikit-optimize", "scikit-learn", "torch", "numpy"):
+        try:
+            found[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            continue
+    return found

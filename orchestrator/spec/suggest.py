@@ -1,0 +1,17 @@
+"""Did-you-mean hints for misspelt keys and values."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+def did_you_mean(word: object, options: Iterable[object]) -> str:
+    """` (did you mean 'x'?)` when `word` is close to one of `options`, else ``."""
+    names = [str(o) for o in options]
+    match = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def one_of(options: Iterable[object]) -> str:
+    """`one of a, b, c` for messages."""
+    return "one of " + ", ".join(str(o) for o in options)
