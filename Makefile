@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/hpo run search_spaces/quickstart.yaml
+	$(BIN)/hpo run search_spaces/quickstart.yaml --fresh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=15 tests
