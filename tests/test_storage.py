@@ -265,3 +265,34 @@ def test_ray_sweep_into_s3_then_publish_and_load(ray_local, s3_server: str, make
     loaded = load_best(sweep.uri, to_dir=tmp_path / "best", storage_options={"endpoint_url": s3_server})
     assert loaded.config == {"x": 2} and loaded.metric_value == 6
     assert (loaded.checkpoint_path / "model.txt").read_text() == "x=2 step=3"
+
+
+# --- CLI: hpo best / fetch / train --from-best ----------------------------------------------------------------
+
+def test_cli_best_fetch_and_train_from_s3(s3_server: str, make_bucket, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    from orchestrator.cli.main import main
+
+    bucket = make_bucket()
+    sweep = s3_location(s3_server, bucket)
+    config = {"dataset": "digits", "model": {"name": "knn", "n_neighbors": 3}, "scaler": "standard"}
+    publish_best(sweep, make_checkpoint(tmp_path / "ck", FILES),
+                 {**MANIFEST, "config": config, "spec": {"trainable": "sklearn_classifier", "config": {}}})
+    endpoint = ["--endpoint-url", s3_server]
+
+    assert main(["best", sweep.uri, *endpoint]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == config
+    assert main(["best", sweep.uri, "--format", "json", *endpoint]) == 0
+    assert json.loads(capsys.readouterr().out) == config
+    assert main(["fetch", sweep.uri, "--to", str(tmp_path / "got"), *endpoint]) == 0
+    assert "sha256 verified" in capsys.readouterr().out
+    assert (tmp_path / "got" / "meta" / "info.json").read_bytes() == FILES["meta/info.json"]
+    assert main(["best", f"s3://{bucket}/sweeps/missing", *endpoint]) == 2
+    assert "nothing has been published" in capsys.readouterr().err
+
+    assert main(["train", "--from-best", sweep.uri, "--out", f"s3://{bucket}/final", *endpoint]) == 0
+    assert yaml.safe_load(capsys.readouterr().out.split("final model")[0])["test_metrics"]["test_accuracy"] > 0.9
+    final = json.loads(s3_client(s3_server).get_object(Bucket=bucket, Key="final/final.json")["Body"].read())
+    assert final["config"] == config and final["from_best"] == sweep.uri and "model.joblib" in final["files"]
