@@ -122,3 +122,118 @@ def test_sklearn_final_fit(tmp_path: Path) -> None:
     card = json.loads((tmp_path / "model.json").read_text())
     assert card["metrics"] == metrics and card["config"] == config
     assert joblib.load(tmp_path / card["model_file"]).predict([[0.0] * 64]).shape == (1,)
+
+
+# --- torch -------------------------------------------------------------------------------------
+
+TORCH_FAST = {"max_epochs": 4, "batch_size": 32, "lr": 0.01}
+
+
+@pytest.mark.parametrize(("ref", "config", "metric", "floor"), [
+    ("torch_mlp", {"dataset": "digits", "optimizer": "adamw", "weight_decay": 0.01,
+                   "lr_schedule": "cosine"}, "val_accuracy", 0.85),
+    ("torch_cnn", {"channels": [8, 16], "batch_norm": True, "activation": "elu",
+                   "lr_schedule": {"name": "warmup_cosine", "warmup_epochs": 1}},
+     "val_accuracy", 0.85),
+    ("torch_mlp", {"dataset": "wine", "optimizer": {"name": "sgd", "momentum": 0.9},
+                   "activation": "tanh", "init": "xavier", "dropout": 0.1}, "val_accuracy", 0.6),
+    ("torch_mlp", {"dataset": "breast_cancer", "optimizer": "rmsprop", "lr": 0.001,
+                   "activation": "leaky_relu", "init": "kaiming", "lr_schedule": "step",
+                   "hidden_sizes": 32, "num_layers": 1}, "val_accuracy", 0.8),
+    ("torch_mlp", {"dataset": "diabetes", "activation": "sigmoid", "lr_schedule": "warmup",
+                   "max_epochs": 8}, "val_r2", 0.1),
+])
+def test_torch_trainables_learn(ref: str, config: dict, metric: str, floor: float) -> None:
+    run = trial.run_locally(resolve(ref), {**TORCH_FAST, **config})
+    assert len(run.results) == run.last["epoch"] == config.get("max_epochs", 4)
+    assert {"train_loss", "val_loss", metric} <= set(run.last)
+    assert run.last[metric] > floor
+    assert run.results[-1]["train_loss"] < run.results[0]["train_loss"]
+
+
+def test_torch_restore_continues_identically() -> None:
+    config = {**TORCH_FAST, "dropout": 0.3, "lr_schedule": "cosine", "batch_norm": True}
+    straight = trial.run_locally(resolve("torch_mlp"), config)
+    state = straight.states[1]
+    assert state["epoch"] == 2 and {"model", "optimizer", "scheduler", "rng"} <= set(state)
+    resumed = trial.run_locally(resolve("torch_mlp"), config, resume_from=state)
+    assert resumed.results == straight.results[2:]
+
+
+def test_torch_final_fit_and_reload(tmp_path: Path) -> None:
+    import torch
+
+    from trainables.torch_models import load_final_model
+
+    metrics = resolve_final_fit("torch_cnn")({**TORCH_FAST, "max_epochs": 3}, str(tmp_path))
+    assert metrics["test_accuracy"] > 0.8
+    model, scaler, card = load_final_model(tmp_path)
+    assert card["metrics"] == metrics and scaler is not None
+    assert model(torch.zeros(2, 64)).shape == (2, 10)
+
+
+def test_cash_classifier_dispatches_torch_branch(tmp_path: Path) -> None:
+    config = {"dataset": "digits", "scaler": "standard",
+              "model": {"name": "torch_mlp", "max_epochs": 2, "lr": 0.01}}
+    run = trial.run_locally(resolve("cash_classifier"), config)
+    assert len(run.results) == 2 and run.last["val_accuracy"] > 0.8
+    svc = {**config, "model": {"name": "svc", "C": 10.0}}
+    assert resolve_final_fit("cash_classifier")(svc, str(tmp_path))["test_accuracy"] > 0.9
+
+
+# --- under Ray Tune ----------------------------------------------------------------------------
+
+def _tuner(trainable, param_space: dict, storage: Path, metric: str, mode: str, keep: int = 2,
+           max_failures: int = 0):
+    from ray import tune
+
+    return tune.Tuner(
+        trainable, param_space=param_space,
+        tune_config=tune.TuneConfig(metric=metric, mode=mode, num_samples=1),
+        run_config=tune.RunConfig(
+            storage_path=str(storage), name="t", verbose=0,
+            failure_config=tune.FailureConfig(max_failures=max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=keep,
+                                                    checkpoint_score_attribute=metric,
+                                                    checkpoint_score_order=mode)))
+
+
+def test_best_epoch_checkpoint_survives_a_retry(ray_local, storage_dir: Path) -> None:
+    """The metric peaks at epoch 3 of 6 and the trial crashes once at epoch 5: the retry
+    resumes from its checkpoint, and the best checkpoint kept is epoch 3, not the last."""
+
+    def peaked(config: dict) -> None:
+        from pathlib import Path as P
+
+        from orchestrator import trial as t
+
+        state = t.restore()
+        for epoch in range((state or {"epoch": 0})["epoch"] + 1, 7):
+            if epoch == 5 and not P(config["marker"]).exists():
+                P(config["marker"]).touch()
+                raise RuntimeError("injected failure")
+            t.report({"score": 10.0 - (epoch - 3) ** 2, "epoch": epoch},
+                     state={"epoch": epoch, "resumed": state is not None})
+
+    grid = _tuner(peaked, {"marker": str(storage_dir / "crashed")}, storage_dir, "score", "max",
+                  max_failures=1).fit()
+    result = grid[0]
+    assert result.error is None
+    assert result.metrics["epoch"] == 6 and result.metrics["training_iteration"] == 6
+    best = result.get_best_checkpoint("score", "max")
+    with best.as_directory() as directory:
+        state = trial.load_state(directory)
+    assert state["epoch"] == 3
+    with result.checkpoint.as_directory() as directory:
+        assert trial.load_state(directory) == {"epoch": 6, "resumed": True}
+
+
+def test_torch_mlp_under_tune(ray_local, storage_dir: Path) -> None:
+    grid = _tuner(resolve("torch_mlp"), {**TORCH_FAST, "max_epochs": 3}, storage_dir,
+                  "val_accuracy", "max").fit()
+    result = grid[0]
+    assert result.error is None and result.metrics["training_iteration"] == 3
+    assert result.metrics["val_accuracy"] > 0.8
+    with result.checkpoint.as_directory() as directory:
+        assert (Path(directory) / trial.TORCH_STATE_FILE).exists()
+        assert trial.load_state(directory)["epoch"] == 3

@@ -98,7 +98,7 @@ def load(name: str, val_fraction: float = 0.2, split_seed: int = 0,
     return Splits(name, the_task, X_train, y_train, X_val, y_val, X_test, y_test)
 
 
-def from_config(config: dict, task: Task, default: str) -> Splits:
+def from_config(config: dict, task: Task | None, default: str) -> Splits:
     """The splits a trial config asks for: keys `dataset`, `val_fraction`, `split_seed`."""
     return load(str(config.get("dataset", default)), float(config.get("val_fraction", 0.2)),
                 int(config.get("split_seed", 0)), task)

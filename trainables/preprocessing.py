@@ -9,29 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trainables.choices import named
+
 SCALERS = ("none", "standard", "minmax", "pca")
 PCA_PARAMS = ("n_components", "whiten")
 
 
-def scaler_name(spec: str | Mapping[str, Any] | None) -> str:
+def scaler_name(spec: str | Mapping[str, Any] | None, default: str = "none") -> str:
     """The scaler's name in a `scaler` config value."""
-    if spec is None:
-        return "none"
-    name = spec.get("name") if isinstance(spec, Mapping) else spec
-    name = "none" if name is None else str(name).lower()
-    if name not in SCALERS:
-        raise ValueError(f"unknown scaler {name!r}; choose from {', '.join(SCALERS)}")
-    return name
+    return named(spec, default, "scaler", SCALERS, PCA_PARAMS)[0]
 
 
-def build_scaler(spec: str | Mapping[str, Any] | None, n_features: int) -> Any | None:
+def build_scaler(spec: str | Mapping[str, Any] | None, n_features: int,
+                 default: str = "none") -> Any | None:
     """An unfitted scikit-learn transformer for `spec`, or None for `none`."""
-    name = scaler_name(spec)
-    params = {k: v for k, v in spec.items() if k != "name"} if isinstance(spec, Mapping) else {}
-    allowed = PCA_PARAMS if name == "pca" else ()
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(f"scaler {name!r} takes no parameter {', '.join(unknown)}")
+    name, params = named(spec, default, "scaler", SCALERS, PCA_PARAMS)
+    if name != "pca" and params:
+        raise ValueError(f"scaler {name!r} takes no parameter {', '.join(sorted(params))}")
     if name == "none":
         return None
     if name == "standard":

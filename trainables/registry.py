@@ -25,8 +25,9 @@ BUILTINS: dict[str, tuple[str, str]] = {
                            "trainables.sklearn_models:final_fit_classifier"),
     "sklearn_regressor": ("trainables.sklearn_models:sklearn_regressor",
                           "trainables.sklearn_models:final_fit_regressor"),
-    "torch_mlp": ("trainables.torch_models:torch_mlp", "trainables.torch_models:final_fit"),
-    "torch_cnn": ("trainables.torch_models:torch_cnn", "trainables.torch_models:final_fit"),
+    "torch_mlp": ("trainables.torch_models:torch_mlp", "trainables.torch_models:final_fit_mlp"),
+    "torch_cnn": ("trainables.torch_models:torch_cnn", "trainables.torch_models:final_fit_cnn"),
+    "cash_classifier": ("trainables.cash:cash_classifier", "trainables.cash:final_fit"),
 }
 
 
