@@ -145,7 +145,11 @@ def test_publish_writes_files_then_manifest_with_sha256(s3_server: str, make_buc
     assert read_best(sweep.uri, {"endpoint_url": s3_server}) == manifest
 
 
-def test_fetch_verifies_and_detects_corruption(s3_server: str, make_bucket, tmp_path: Path) -> None:
+def test_fetch_verifies_and_detects_corruption(s3_server: str, make_bucket, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.storage import transfer
+
+    monkeypatch.setattr(transfer, "CHUNK_BYTES", 64 * 1024)  # model.pt goes through the parallel ranged reads
     bucket = make_bucket()
     sweep = s3_location(s3_server, bucket)
     publish_best(sweep, make_checkpoint(tmp_path / "ck", FILES), MANIFEST)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from orchestrator.redaction import redact_text
+
 _MAX_DETAIL = 200
 
 # (pattern in the SDK message, what it means); first match wins.
@@ -29,7 +31,7 @@ def cause(exc: BaseException) -> str | None:
 
 def one_line(exc: BaseException) -> str:
     """The error's message on one line, shortened, prefixed by its known cause when there is one."""
-    detail = re.sub(r"\s+", " ", str(exc) or type(exc).__name__).strip()
+    detail = redact_text(re.sub(r"\s+", " ", str(exc) or type(exc).__name__).strip())
     detail = detail.split("AWS Error ", 1)[-1]  # drop the SDK's "When doing X for key K in bucket B: " preamble
     if len(detail) > _MAX_DETAIL:
         detail = detail[: _MAX_DETAIL - 1] + "…"

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pyarrow.fs as pafs
 
 from orchestrator.errors import StorageError
+from orchestrator.redaction import redact_text
 from orchestrator.storage import s3
 
 # Keys a spec may give under `storage_options`; credentials are deliberately absent (they come from the AWS chain).
@@ -33,7 +34,7 @@ class StorageLocation:
     def display(self) -> str:
         """The URI for messages, with a non-default S3 endpoint named (never credentials)."""
         endpoint = s3.endpoint_url(self.options) if self.is_s3 else None
-        return f"{self.uri} (endpoint {endpoint})" if endpoint else self.uri
+        return f"{self.uri} (endpoint {redact_text(endpoint)})" if endpoint else self.uri
 
     def join(self, *parts: str) -> StorageLocation:
         """The location of a sub-path, on the same filesystem."""

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 from orchestrator.errors import StorageError
@@ -14,6 +16,7 @@ from orchestrator.storage.failures import one_line
 from orchestrator.storage.retry import with_retries
 
 CHUNK_BYTES = 8 * 1024 * 1024
+READ_AHEAD_CHUNKS = 6  # ranged reads in flight per large file (bounds memory to 48 MiB per file)
 MAX_PARALLEL_FILES = 8
 
 FileCallback = Callable[[str, "FileDigest"], None]
@@ -50,13 +53,36 @@ def digest(fs: pafs.FileSystem, path: str) -> FileDigest:
     return FileDigest(sha.hexdigest(), size)
 
 
+def read_chunks(source: pa.NativeFile) -> Iterator[bytes]:
+    """The file's bytes in order, fetched as parallel ranged reads (several GETs in flight on S3) when it is large."""
+    total = source.size()
+    if total <= CHUNK_BYTES:
+        yield source.read()
+        return
+    offsets = iter(range(0, total, CHUNK_BYTES))
+    with ThreadPoolExecutor(max_workers=READ_AHEAD_CHUNKS, thread_name_prefix="hpo-read") as pool:
+        pending: deque[Future[bytes]] = deque()
+
+        def submit_next() -> None:
+            offset = next(offsets, None)
+            if offset is not None:
+                pending.append(pool.submit(source.read_at, min(CHUNK_BYTES, total - offset), offset))
+
+        for _ in range(READ_AHEAD_CHUNKS):
+            submit_next()
+        while pending:
+            chunk = pending.popleft().result()
+            submit_next()
+            yield chunk
+
+
 def _copy_once(src_fs: pafs.FileSystem, src: str, dst_fs: pafs.FileSystem, dst: str) -> FileDigest:
     if dst_fs.type_name == "local":
         dst_fs.create_dir(posixpath.dirname(dst), recursive=True)
     sha, size = hashlib.sha256(), 0
     # S3 output streams upload multipart with background (concurrent) part writes; close() completes the upload.
-    with src_fs.open_input_stream(src) as source, dst_fs.open_output_stream(dst, metadata={}) as sink:
-        while chunk := source.read(CHUNK_BYTES):
+    with src_fs.open_input_file(src) as source, dst_fs.open_output_stream(dst, metadata={}) as sink:
+        for chunk in read_chunks(source):
             sha.update(chunk)
             size += len(chunk)
             sink.write(chunk)
