@@ -18,3 +18,14 @@ def quadratic(config: dict) -> None:
             with open(os.path.join(d, "state.json"), "w") as f:
                 json.dump({"epoch": epoch, "x": x, "score": score}, f)
             tune.report({"score": score, "epoch": epoch}, checkpoint=tune.Checkpoint.from_directory(d))
+
+
+def peaked(config: dict) -> None:
+    """`acc` rises until epoch `peak`, then falls: the best checkpoint is not the last one."""
+    peak, epochs = config.get("peak", 3), config.get("epochs", 6)
+    for epoch in range(1, epochs + 1):
+        acc = config.get("base", 0.5) + 0.1 * (epoch if epoch <= peak else 2 * peak - epoch)
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "state.json"), "w") as f:
+                json.dump({"epoch": epoch}, f)
+            tune.report({"acc": acc}, checkpoint=tune.Checkpoint.from_directory(d))

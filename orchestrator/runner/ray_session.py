@@ -69,11 +69,21 @@ def connect(address: str | None, *, runtime_env: dict | None = None) -> str | No
             if address:
                 ray.init(address=address, **kwargs)
             else:
+                _workers_see_cwd()
                 ray.init(_node_ip_address=os.environ.get("HPO_NODE_IP", "127.0.0.1"), **kwargs)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserInputError(f"cannot connect to Ray at {address or 'local'}: {first}") from None
     return dashboard_url()
+
+
+def _workers_see_cwd() -> None:
+    """Local workers inherit our environment: put the working directory on their PYTHONPATH
+    so a user's `package.module:function` trainable imports there as it does here."""
+    cwd = os.getcwd()
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if cwd not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([cwd, *parts])
 
 
 def dashboard_url() -> str | None:
