@@ -1,0 +1,111 @@
+"""Read-only access to one sweep folder on any pyarrow filesystem (local or S3), tolerant of a sweep
+that is still being written: missing files read as absent, and a half-written JSON line is skipped."""
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow.fs as pafs
+import yaml
+
+from orchestrator.errors import StorageError
+from orchestrator.storage import BEST_FOLDER, BEST_MANIFEST, StorageLocation
+from orchestrator.storage.failures import one_line
+
+SPEC_FILE = "spec.yaml"                 # written by the runner beside Ray's experiment state
+STATE_PREFIX = "experiment_state-"      # Ray Tune's experiment checkpoint, one JSON file per run/resume
+TRIAL_FILES = ("params.json", "result.json")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item in a listed folder."""
+
+    name: str
+    is_dir: bool
+    mtime: datetime | None
+
+
+class SweepFolder:
+    """The files of `<storage>/<name>/`, read through the location's filesystem."""
+
+    def __init__(self, location: StorageLocation) -> None:
+        self.location = location
+        self.fs: pafs.FileSystem = location.filesystem
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.location.path.rstrip("/"))
+
+    def exists(self) -> bool:
+        return self.fs.get_file_info(self.location.path).type == pafs.FileType.Directory
+
+    def entries(self, *parts: str) -> list[Entry]:
+        """What a sub-folder holds (not recursive); empty if it does not exist."""
+        where = self.location.join(*parts)
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(where.path, allow_not_found=True))
+        except OSError as exc:
+            raise StorageError(f"cannot list {where.display}: {one_line(exc)}") from exc
+        return [Entry(posixpath.basename(info.path), info.type == pafs.FileType.Directory, info.mtime)
+                for info in infos]
+
+    def read_bytes(self, *parts: str) -> bytes | None:
+        """A file's bytes, or None when it does not exist (yet)."""
+        path = self.location.join(*parts).path
+        try:
+            with self.fs.open_input_stream(path) as stream:
+                return stream.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if "not found" in str(exc).lower() or "no such file" in str(exc).lower():
+                return None
+            raise StorageError(f"cannot read {self.location.join(*parts).display}: {one_line(exc)}") from exc
+
+    def read_json(self, *parts: str) -> Any:
+        """A JSON file's content, or None when missing or not (yet) valid JSON."""
+        raw = self.read_bytes(*parts)
+        try:
+            return json.loads(raw) if raw is not None else None
+        except ValueError:
+            return None
+
+    def read_json_lines(self, *parts: str) -> list[dict[str, Any]]:
+        """Every complete JSON object of a JSON-lines file; a line still being written is skipped."""
+        raw = self.read_bytes(*parts)
+        rows: list[dict[str, Any]] = []
+        for line in (raw or b"").decode("utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+        return rows
+
+    def spec(self) -> dict[str, Any] | None:
+        """The spec the sweep ran with (secrets already redacted by the runner)."""
+        raw = self.read_bytes(SPEC_FILE)
+        try:
+            spec = yaml.safe_load(raw) if raw is not None else None
+        except yaml.YAMLError:
+            return None
+        return spec if isinstance(spec, dict) else None
+
+    def best(self) -> dict[str, Any] | None:
+        """The published best.json, or None while the sweep has not finished."""
+        best = self.read_json(BEST_FOLDER, BEST_MANIFEST)
+        return best if isinstance(best, dict) else None
+
+    def experiment_state(self, entries: list[Entry] | None = None) -> tuple[dict[str, Any] | None, Entry | None]:
+        """Ray's newest experiment-state file (names carry the start time, so the largest name is the newest)."""
+        states = sorted((e for e in (entries if entries is not None else self.entries())
+                         if e.name.startswith(STATE_PREFIX) and e.name.endswith(".json")), key=lambda e: e.name)
+        if not states:
+            return None, None
+        state = self.read_json(states[-1].name)
+        return (state if isinstance(state, dict) else None), states[-1]

@@ -1,0 +1,268 @@
+"""A sweep folder as pandas frames: one row per trial, one per reported result, one per trial config.
+
+Works on finished sweeps and on sweeps still running (no best.json yet, trials without results,
+a result line half written), on local folders and S3 alike: everything is read through the
+location's pyarrow filesystem.
+"""
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+import pandas as pd
+
+from orchestrator.errors import UserInputError
+from orchestrator.redaction import redact
+from orchestrator.report import outcomes
+from orchestrator.report.folder import Entry, SweepFolder
+from orchestrator.storage import BEST_FOLDER, StorageLocation, resolve_storage
+
+MAX_PARALLEL_READS = 8   # trial folders read at once (S3 latency, not bandwidth, is what costs)
+ITERATION = "training_iteration"
+
+# What a whole sweep is doing (see SweepData.status).
+FINISHED, RUNNING, INTERRUPTED, FAILED = "finished", "running", "interrupted", "failed"
+
+TRIAL_COLUMNS = ("trial_id", "number", "outcome", "ray_status", "iterations", "last_value", "best_value",
+                 "best_iteration", "last_done", "error", "started", "updated")
+
+
+@dataclass
+class SweepData:
+    """Everything a report or listing shows about one sweep.
+
+    `trials` (index trial_id): number (1-based creation order), outcome (see `outcomes`), ray_status,
+    iterations, last_value / best_value / best_iteration of the metric, last_done, error, started and
+    updated (UTC timestamps). `results`: one row per report (trial_id, training_iteration, the metric
+    and the other scalar values). `configs` (index trial_id): each trial's config flattened to dotted
+    columns (`model.name`, `model.C`), secrets redacted.
+    """
+
+    location: StorageLocation
+    name: str
+    metric: str
+    mode: str
+    spec: dict[str, Any]
+    best: dict[str, Any] | None
+    trials: pd.DataFrame
+    results: pd.DataFrame
+    configs: pd.DataFrame
+    updated: datetime | None
+
+    @property
+    def uri(self) -> str:
+        return self.location.uri
+
+    @property
+    def finished(self) -> bool:
+        """A sweep is finished once its best.json is published (written last by the runner)."""
+        return self.best is not None
+
+    @property
+    def max_t(self) -> int | None:
+        return max_t_of(self.spec)
+
+    @property
+    def expected_trials(self) -> int | None:
+        """num_samples from the spec (for grid search a lower bound: each grid point runs that many times)."""
+        value = ((self.spec.get("search") or {}).get("num_samples"))
+        return int(value) if isinstance(value, int) else None
+
+    @property
+    def status(self) -> str:
+        """finished (best.json published), running, interrupted (every trial ended, nothing published:
+        `hpo run --resume` continues it) or failed (ended without any trial reporting the metric)."""
+        if self.finished:
+            return FINISHED
+        if not len(self.trials) or set(self.trials["outcome"]) - outcomes.FINISHED:
+            return RUNNING
+        return INTERRUPTED if self.trials["best_value"].notna().any() else FAILED
+
+    def counts(self) -> dict[str, int]:
+        """Trials per outcome, every outcome present (zero when none)."""
+        found = self.trials["outcome"].value_counts().to_dict() if len(self.trials) else {}
+        return {name: int(found.get(name, 0)) for name in outcomes.OUTCOMES}
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether metric value `a` beats `b` under the sweep's mode."""
+        return a > b if self.mode == "max" else a < b
+
+    def hyperparameters(self) -> list[str]:
+        """The config columns that vary between trials (constants from `config:` are left out)."""
+        varying = [c for c in self.configs.columns if self.configs[c].dropna().astype(str).nunique() > 1]
+        branch = self.branch_key()
+        return sorted(varying, key=lambda c: (c != branch, c.count("."), c))
+
+    def branch_key(self) -> str | None:
+        """The config column naming the chosen branch of a conditional choice (`model.name`), if any."""
+        from_spec = [f"{key}.name" for key, value in (self.spec.get("space") or {}).items()
+                     if isinstance(value, dict) and isinstance(value.get("choice"), dict)]
+        candidates = from_spec or [c for c in self.configs.columns if c == "name" or c.endswith(".name")]
+        for column in candidates:
+            if column in self.configs.columns and self.configs[column].dropna().nunique() >= 1:
+                return column
+        return None
+
+
+def max_t_of(spec: Mapping[str, Any]) -> int | None:
+    """The per-trial iteration cap a spec sets (`early_stopping.max_t`), if any."""
+    value = (spec.get("early_stopping") or {}).get("max_t")
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level of dotted keys; lists and other values kept as they are."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value if not isinstance(value, (list, tuple)) else str(list(value))
+    return flat
+
+
+def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None) -> SweepData:
+    """Read the sweep at `<storage>/<name>` into frames; a folder that is no sweep is a one-line error."""
+    location = resolve_storage(sweep_uri, storage_options, create=False)
+    folder = SweepFolder(location)
+    if not folder.exists():
+        raise UserInputError(f"no sweep at {location.display}")
+    entries = folder.entries()
+    best = folder.best()
+    spec = folder.spec() or dict((best or {}).get("spec") or {})
+    metric, mode = (best or {}).get("metric") or spec.get("metric"), (best or {}).get("mode") or spec.get("mode")
+    if not metric or mode not in ("max", "min"):
+        raise UserInputError(f"{location.display} is not a sweep folder: no spec.yaml or best/best.json "
+                             f"naming its metric and mode")
+    state, state_entry = folder.experiment_state(entries)
+    known = ray_trials(state)
+    dirs = [e for e in entries if e.is_dir and e.name != BEST_FOLDER and not e.name.startswith(".")]
+    prefix = f"{folder.name}_"
+    ids = {e.name: e.name[len(prefix):] if e.name.startswith(prefix) else e.name for e in dirs}
+
+    def read(entry: Entry) -> TrialFiles | None:
+        status = known.get(ids[entry.name], {}).get("status")
+        return read_trial_files(folder, entry.name, with_error=status in (None, "ERROR"))
+
+    with ThreadPoolExecutor(max_workers=MAX_PARALLEL_READS, thread_name_prefix="hpo-report") as pool:
+        files = {ids[e.name]: found for e, found in zip(dirs, pool.map(read, dirs)) if found is not None}
+    max_t = max_t_of(spec)
+
+    trial_rows, result_rows, config_rows = [], [], []
+    for trial_id in sorted(set(files) | set(known)):
+        found = files.get(trial_id, TrialFiles(config=None, rows=[], error=None))
+        info = known.get(trial_id, {})
+        config = found.config if found.config is not None else info.get("config") or {}
+        status = info.get("status") or _guess_status(found, best is not None)
+        trial_rows.append(_trial_row(trial_id, found, status, metric, mode, max_t))
+        config_rows.append({"trial_id": trial_id, **flatten(redact(config))})
+        result_rows += [_result_row(trial_id, row) for row in found.rows]
+
+    trials = pd.DataFrame(trial_rows, columns=list(TRIAL_COLUMNS)).set_index("trial_id", drop=False)
+    trials["number"] = range(1, len(trials) + 1)
+    results = pd.DataFrame(result_rows) if result_rows else pd.DataFrame(columns=["trial_id", ITERATION, metric])
+    configs = pd.DataFrame(config_rows).set_index("trial_id") if config_rows else pd.DataFrame()
+    stamps = [t for t in [state_entry.mtime if state_entry else None, *trials["updated"]] if t is not None]
+    return SweepData(location=location, name=folder.name, metric=metric, mode=mode, spec=spec, best=best,
+                     trials=trials, results=results, configs=configs,
+                     updated=max(map(_as_datetime, stamps), default=None))
+
+
+def ray_trials(state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """trial id -> {status, config} from Ray's experiment state (each entry is [trial JSON, runtime JSON])."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in (state or {}).get("trial_data") or []:
+        try:
+            trial = json.loads(entry[0]) if isinstance(entry[0], str) else entry[0]
+        except (ValueError, TypeError, IndexError):
+            continue
+        if not isinstance(trial, dict) or "trial_id" not in trial:
+            continue
+        config = trial.get("config")
+        found[trial["trial_id"]] = {
+            "status": trial.get("status"),
+            "config": config if isinstance(config, dict) else None,
+        }
+    return found
+
+
+@dataclass(frozen=True)
+class TrialFiles:
+    """What one trial folder holds: its config (params.json), its results, the last line of error.txt."""
+
+    config: dict[str, Any] | None
+    rows: list[dict[str, Any]]
+    error: str | None
+
+
+def read_trial_files(folder: SweepFolder, name: str, *, with_error: bool) -> TrialFiles | None:
+    """A trial folder's files; None for a folder that holds no trial. error.txt is read only when asked
+    (one request fewer per trial on S3)."""
+    config = folder.read_json(name, "params.json")
+    rows = folder.read_json_lines(name, "result.json")
+    if config is None and not rows:
+        return None
+    raw = folder.read_bytes(name, "error.txt") if with_error else None
+    lines = [line.strip() for line in (raw or b"").decode("utf-8", errors="replace").splitlines() if line.strip()]
+    error = lines[-1] if lines else ("error" if raw is not None else None)
+    return TrialFiles(config=config if isinstance(config, dict) else None, rows=rows, error=error)
+
+
+def _guess_status(found: TrialFiles, sweep_finished: bool) -> str:
+    """Ray's status for a trial the experiment state does not (yet) list."""
+    rows = found.rows
+    if found.error is not None:
+        return "ERROR"
+    if sweep_finished or (rows and rows[-1].get("done")):
+        return "TERMINATED"
+    return "RUNNING" if rows else "PENDING"
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _trial_row(trial_id: str, found: TrialFiles, status: str, metric: str, mode: str, max_t: int | None
+               ) -> dict[str, Any]:
+    rows = found.rows
+    values = [(_finite(r.get(metric)), r.get(ITERATION)) for r in rows]
+    scored = [(v, it) for v, it in values if v is not None]
+    pick = max if mode == "max" else min
+    best_value, best_iteration = pick(scored, key=lambda p: p[0]) if scored else (None, None)
+    last = rows[-1] if rows else {}
+    iterations = last.get(ITERATION)
+    done = bool(last.get("done"))
+    stamps = [r["timestamp"] for r in rows if isinstance(r.get("timestamp"), (int, float))]
+    started = (stamps[0] - float(rows[0].get("time_total_s") or 0.0)) if stamps else None
+    return {
+        "trial_id": trial_id, "number": 0,
+        "outcome": outcomes.outcome(status, done, iterations, max_t), "ray_status": status,
+        "iterations": int(iterations) if isinstance(iterations, int) else 0,
+        "last_value": _finite(last.get(metric)), "best_value": best_value, "best_iteration": best_iteration,
+        "last_done": done, "error": found.error,
+        "started": _as_datetime(started), "updated": _as_datetime(stamps[-1] if stamps else None),
+    }
+
+
+def _result_row(trial_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A logged result without its config (that lives in `configs`) and without non-scalar values."""
+    kept = {k: v for k, v in row.items() if isinstance(v, (int, float, str, bool)) and k != "config"}
+    kept["trial_id"] = trial_id
+    return kept
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return datetime.fromtimestamp(float(value), tz=timezone.utc)
