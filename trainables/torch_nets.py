@@ -4,8 +4,9 @@ Architecture keys read from the trial config:
   hidden_sizes  list of layer widths, or one width repeated `num_layers` times (MLP default
                 [128, 64]; the CNN's dense head default [64])
   num_layers    with an integer `hidden_sizes` (default 2)
-  channels      CNN convolution channels, one 3x3 conv (+ 2x2 max-pool after the first two)
-                per entry (default [16, 32])
+  channels      CNN convolution channels, one 3x3 conv (+ 2x2 max-pool while the image is
+                at least 4x4) per entry (default [16, 32]); or a first width, doubled over
+                `num_conv` blocks (default 2)
   activation    relu | leaky_relu | elu | tanh | sigmoid (default relu)
   dropout       probability after each hidden layer (default 0.0)
   batch_norm    true/false (default false)
@@ -37,6 +38,14 @@ def hidden_sizes(config: Mapping[str, Any], default: list[int]) -> list[int]:
     if isinstance(sizes, (int, float)):
         sizes = [sizes] * int(config.get("num_layers", 2))
     return [int(s) for s in sizes]
+
+
+def conv_channels(config: Mapping[str, Any]) -> list[int]:
+    """CNN channels from `channels` (a list, or a first width doubled over `num_conv` blocks)."""
+    channels = config.get("channels", [16, 32])
+    if isinstance(channels, (int, float)):
+        return [int(channels) * 2 ** i for i in range(int(config.get("num_conv", 2)))]
+    return [int(c) for c in channels]
 
 
 def _block(config: Mapping[str, Any], layer: nn.Module, width: int, norm: type[nn.Module],
@@ -86,7 +95,7 @@ def cnn(config: Mapping[str, Any], image_shape: tuple[int, int, int], n_outputs:
     """A small CNN: 3x3 conv blocks (max-pooled while the image is larger than 2x2), dense head."""
     channels_in, height, width = image_shape
     modules: list[nn.Module] = [nn.Unflatten(1, image_shape)]
-    for channels in [int(c) for c in config.get("channels", [16, 32])]:
+    for channels in conv_channels(config):
         conv = nn.Conv2d(channels_in, channels, kernel_size=3, padding=1)
         modules += _block(config, conv, channels, nn.BatchNorm2d, nn.Dropout2d)
         if min(height, width) >= 4:
