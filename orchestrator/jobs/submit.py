@@ -1,0 +1,77 @@
+"""`submit_sweep`: launch `hpo run` on a cluster's head node as a Ray job."""
+from __future__ import annotations
+
+import secrets
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from orchestrator.jobs.client import JobsClient
+from orchestrator.jobs.staging import staged_sweep
+from orchestrator.spec import Spec, load_spec
+
+ENTRYPOINT_COMMAND = ("hpo", "run")   # must be on the cluster's PATH (the project installed there)
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """A launched sweep: its job id, where to watch it, and what the driver runs."""
+
+    job_id: str
+    dashboard_url: str
+    job_url: str
+    sweep_name: str
+    entrypoint: str
+    storage_note: str | None = None
+
+
+def build_entrypoint(spec_file: str, overrides: Sequence[str] = (), storage: str | None = None) -> str:
+    """The driver's shell command. `--address auto` joins the cluster the job runs in."""
+    args = [*ENTRYPOINT_COMMAND, spec_file, "--quiet", "--address", "auto"]
+    if storage:
+        args += ["--storage", storage]
+    for override in overrides:
+        args += ["--set", override]
+    return shlex.join(args)
+
+
+def submission_id_for(name: str) -> str:
+    """A job id that names the sweep and reads well in the dashboard."""
+    return f"hpo-{name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def storage_on_cluster(spec: Spec, cwd: Path) -> tuple[str | None, str | None]:
+    """(storage to pass to the driver, a note for the user). A relative local storage is made
+    absolute against this machine's folder (right when the cluster runs on this machine);
+    object storage needs nothing."""
+    storage = spec.storage
+    if "://" in storage and not storage.startswith("file://"):
+        return None, None
+    path = Path(storage.removeprefix("file://")).expanduser()
+    absolute = path if path.is_absolute() else (cwd / path).resolve()
+    note = (f"storage {absolute} is a folder on the cluster's nodes; for a remote cluster "
+            f"use s3://... (--set storage=s3://bucket/prefix)")
+    return (None if path.is_absolute() else str(absolute)), note
+
+
+def submit_sweep(spec: Spec | str | Path, *, address: str | None = None, overrides: Sequence[str] = (),
+                 client: JobsClient | None = None) -> SubmittedJob:
+    """Stage a spec with the user's code and launch it as a Ray job. A spec given as a path is
+    validated first, so a bad one fails before the cluster is contacted; a `Spec` must come from
+    `load_spec(path, overrides)` with the same `overrides` (the driver re-applies them)."""
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec, overrides)
+    if not spec.source_file:
+        raise ValueError("submit_sweep needs a spec read from a file (load_spec)")
+    spec_path = Path(spec.source_file)
+    client = client or JobsClient(address)
+    storage, note = storage_on_cluster(spec, Path.cwd())
+    with staged_sweep(spec, spec_path) as staged:
+        entrypoint = build_entrypoint(staged.spec_file, overrides, storage)
+        job_id = client.submit(entrypoint=entrypoint, runtime_env=staged.runtime_env,
+                               submission_id=submission_id_for(spec.name),
+                               metadata={"hpo_sweep": spec.name, "hpo_spec": staged.spec_file})
+    return SubmittedJob(job_id=job_id, dashboard_url=client.dashboard_url(), job_url=client.dashboard_url(job_id),
+                        sweep_name=spec.name, entrypoint=entrypoint, storage_note=note)
