@@ -1,0 +1,334 @@
+"""Search quality of `SkOptSearch` against random, Optuna TPE, Optuna GPSampler and `skopt.gp_minimize`.
+
+Objectives: Branin (2-D), Hartmann6 (6-D) and a CASH problem whose algorithm choice matters
+(a synthetic stand-in for a classifier sweep: three algorithm branches plus a scaler, the best
+branch has a narrow optimum, another is an easy but worse trap). Every method is run for 60
+evaluations per seed; regret at 30 is read off the same runs (no method here depends on the
+budget). Concurrency 4 keeps 4 trials pending and completes them oldest first. Our searcher is
+driven through its Ray `Searcher` API (suggest / on_trial_complete) directly for speed; `--ray`
+adds a small check through `tune.Tuner`. Also measures suggest latency at 100 and 300
+observations. Prints a table and writes `benchmarks/results/search_quality.json`.
+
+    .venv/bin/pip install optuna   # benchmark-only extra
+    nice .venv/bin/python benchmarks/search_quality.py [--seeds 10] [--methods ...] [--ray]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from ray import tune  # noqa: E402
+from ray.tune.search.sample import Domain  # noqa: E402
+
+from orchestrator.searchers.skopt_search import SkOptSearch  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "search_quality.json"
+BUDGETS = (30, 60)
+
+# ---- objectives -----------------------------------------------------------------------
+
+
+def branin(c: dict) -> float:
+    x1, x2 = c["x1"], c["x2"]
+    b, cc, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + cc * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
+                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
+_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
+                         [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
+_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+
+
+def hartmann6(c: dict) -> float:
+    x = np.array([c[f"x{i}"] for i in range(6)])
+    return float(-np.sum(_H6_ALPHA * np.exp(-np.sum(_H6_A * (x - _H6_P) ** 2, axis=1))))
+
+
+def cash(c: dict) -> float:
+    """Validation accuracy of a made-up classifier sweep: svc is best but narrow, knn an easy trap."""
+    m, scaler = c["model"], c["scaler"]
+    if m["name"] == "svc":
+        lc, lg = math.log10(m["C"]) - 1.5, math.log10(m["gamma"]) + 3.5
+        acc = 0.80 + 0.17 * math.exp(-(lc**2 / 1.5 + lg**2 / 0.6 + 0.6 * lc * lg))
+        acc -= {"none": 0.06, "standard": 0.0, "minmax": 0.01}[scaler]
+    elif m["name"] == "random_forest":
+        depth = m["max_depth"]
+        acc = 0.885 + 0.055 * (1 - math.exp(-m["n_estimators"] / 80)) * (1 - ((depth - 16) / 18) ** 2)
+        acc -= {"none": 0.0, "standard": 0.002, "minmax": 0.0}[scaler]
+    else:
+        acc = 0.93 - 0.0006 * (m["n_neighbors"] - 5) ** 2
+        acc -= {"none": 0.03, "standard": 0.0, "minmax": 0.004}[scaler]
+    return acc
+
+
+@dataclass
+class Problem:
+    name: str
+    space: dict  # Ray param_space
+    func: Callable[[dict], float]
+    mode: str
+    optimum: float
+
+    def regret(self, value: float) -> float:
+        return max(0.0, self.optimum - value) if self.mode == "max" else max(0.0, value - self.optimum)
+
+
+PROBLEMS = {
+    "branin": Problem("branin", {"x1": tune.uniform(-5, 10), "x2": tune.uniform(0, 15)}, branin, "min", 0.397887),
+    "hartmann6": Problem("hartmann6", {f"x{i}": tune.uniform(0, 1) for i in range(6)}, hartmann6, "min", -3.32237),
+    "cash": Problem("cash", {
+        "model": tune.choice([
+            {"name": "svc", "C": tune.loguniform(1e-3, 1e3), "gamma": tune.loguniform(1e-5, 1e-1)},
+            {"name": "random_forest", "n_estimators": tune.randint(10, 301), "max_depth": tune.randint(2, 31)},
+            {"name": "knn", "n_neighbors": tune.randint(1, 31)},
+        ]),
+        "scaler": tune.choice(["none", "standard", "minmax"]),
+    }, cash, "max", 0.97),
+}
+
+# ---- methods: each returns the objective values in evaluation order -----------------------
+
+
+def run_ours(problem: Problem, budget: int, seed: int, concurrency: int, **options: Any) -> list[float]:
+    searcher = SkOptSearch(space=problem.space, metric="y", mode=problem.mode, random_state=seed, **options)
+    values: list[float] = []
+    pending: list[tuple[str, dict]] = []
+    issued = 0
+    while len(values) < budget:
+        while len(pending) < concurrency and issued < budget:
+            config = searcher.suggest(str(issued))
+            pending.append((str(issued), config))
+            issued += 1
+        trial_id, config = pending.pop(0)
+        value = problem.func(config)
+        searcher.on_trial_complete(trial_id, {"y": value})
+        values.append(value)
+    return values
+
+
+def _sample(value: Any, rng: np.random.RandomState) -> Any:
+    if isinstance(value, Domain):
+        return _sample(value.sample(random_state=rng), rng)
+    if isinstance(value, dict):
+        return {k: _sample(v, rng) for k, v in value.items()}
+    return value
+
+
+def run_random(problem: Problem, budget: int, seed: int, concurrency: int) -> list[float]:
+    rng = np.random.RandomState(seed)
+    return [problem.func(_sample(problem.space, rng)) for _ in range(budget)]
+
+
+def _optuna_params(problem: Problem, trial: Any, flat: bool) -> dict:
+    """Define-by-run view of the Ray space; `flat` asks every branch's parameters every time."""
+    def walk(value: Any, name: str) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, f"{name}{k}/") for k, v in value.items()}
+        if not isinstance(value, Domain):
+            return value
+        sampler = value.get_sampler()
+        log = type(sampler).__name__.endswith("LogUniform")
+        key = name.rstrip("/")
+        if isinstance(value, tune.search.sample.Float):
+            return trial.suggest_float(key, value.lower, value.upper, log=log)
+        if isinstance(value, tune.search.sample.Integer):
+            return trial.suggest_int(key, value.lower, value.upper - 1, log=log)
+        cats = value.categories
+        if all(isinstance(c, dict) for c in cats):
+            names = [c["name"] for c in cats]
+            chosen = trial.suggest_categorical(key, names)
+            branches = {c["name"]: walk(c, f"{name}{c['name']}/") if (flat or c["name"] == chosen) else None
+                        for c in cats}
+            return branches[chosen]
+        return cats[trial.suggest_categorical(key, list(range(len(cats))))]
+    return walk(problem.space, "")
+
+
+def run_optuna(problem: Problem, budget: int, seed: int, concurrency: int, sampler: str) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if sampler == "gp":
+        made = optuna.samplers.GPSampler(seed=seed)
+    else:
+        made = optuna.samplers.TPESampler(seed=seed, multivariate=sampler == "tpe_group",
+                                          group=sampler == "tpe_group", constant_liar=concurrency > 1)
+    study = optuna.create_study(direction="maximize" if problem.mode == "max" else "minimize", sampler=made)
+    flat = sampler == "gp"  # GPSampler only models a fixed space: flatten the branches for it
+    values: list[float] = []
+    pending: list[tuple[Any, dict]] = []
+    issued = 0
+    while len(values) < budget:
+        while len(pending) < concurrency and issued < budget:
+            trial = study.ask()
+            pending.append((trial, _optuna_params(problem, trial, flat)))
+            issued += 1
+        trial, config = pending.pop(0)
+        value = problem.func(config)
+        study.tell(trial, value)
+        values.append(value)
+    return values
+
+
+def run_gp_minimize(problem: Problem, budget: int, seed: int, concurrency: int) -> list[float]:
+    """Plain `skopt.gp_minimize` (sequential only) over the flattened space, defaults otherwise."""
+    from skopt import gp_minimize
+
+    from orchestrator.searchers.skopt_space import compile_space
+
+    space = compile_space(problem.space, flat=True)
+    coords = space.arms[0].coordinates
+    sign = -1.0 if problem.mode == "max" else 1.0
+    values: list[float] = []
+
+    def objective(x: list[Any]) -> float:
+        value = problem.func(space.config(0, list(x)))
+        values.append(value)
+        return sign * value
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gp_minimize(objective, [c.dimension for c in coords], n_calls=budget, random_state=seed)
+    return values
+
+
+METHODS: dict[str, tuple[Callable[..., list[float]], dict, tuple[int, ...], tuple[str, ...] | None]] = {
+    # name: (runner, extra kwargs, concurrencies, problems (None: all))
+    "ours": (run_ours, {}, (1, 4), None),
+    "ours_flat": (run_ours, {"conditional": "flat"}, (1, 4), ("cash",)),
+    "random": (run_random, {}, (1,), None),
+    "optuna_tpe": (run_optuna, {"sampler": "tpe"}, (1, 4), None),
+    "optuna_tpe_group": (run_optuna, {"sampler": "tpe_group"}, (1,), ("cash",)),
+    "optuna_gp": (run_optuna, {"sampler": "gp"}, (1, 4), None),
+    "gp_minimize": (run_gp_minimize, {}, (1,), None),
+}
+
+
+def best_so_far(problem: Problem, values: list[float], n: int) -> float:
+    head = values[:n]
+    return max(head) if problem.mode == "max" else min(head)
+
+
+def summarize(regrets: list[float]) -> dict[str, float]:
+    q25, q50, q75 = np.percentile(regrets, [25, 50, 75])
+    return {"median": float(q50), "q25": float(q25), "q75": float(q75), "n": len(regrets)}
+
+
+# ---- latency --------------------------------------------------------------------------
+
+
+def suggest_latency(n_obs: int, repeats: int = 15, **options: Any) -> dict[str, float]:
+    """Median / max wall time of one suggest on Hartmann6 after `n_obs` observations."""
+    problem = PROBLEMS["hartmann6"]
+    searcher = SkOptSearch(space=problem.space, metric="y", mode="min", random_state=0, n_initial_points=n_obs,
+                           **options)
+    for i in range(n_obs):
+        config = searcher.suggest(f"warm{i}")
+        searcher.on_trial_complete(f"warm{i}", {"y": problem.func(config)})
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        config = searcher.suggest(str(i))
+        times.append(time.perf_counter() - start)
+        searcher.on_trial_complete(str(i), {"y": problem.func(config)})
+    return {"median_s": float(np.median(times)), "max_s": float(np.max(times)), "repeats": repeats}
+
+
+# ---- through Ray ----------------------------------------------------------------------
+
+
+def ray_check(seeds: int) -> dict[str, Any]:
+    """Branin through `tune.Tuner` with our searcher (concurrency 1): same regret as driving it directly."""
+    import ray
+    from ray.tune.search import ConcurrencyLimiter
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    problem = PROBLEMS["branin"]
+    regrets = []
+    for seed in range(seeds):
+        searcher = ConcurrencyLimiter(SkOptSearch(random_state=seed), max_concurrent=1)
+        tuner = tune.Tuner(
+            lambda config: {"y": branin(config)},
+            param_space=problem.space,
+            tune_config=tune.TuneConfig(search_alg=searcher, metric="y", mode="min", num_samples=60),
+            run_config=tune.RunConfig(verbose=0, storage_path=str(Path("/tmp") / "hpo_bench_ray")),
+        )
+        best = tuner.fit().get_best_result().metrics["y"]
+        regrets.append(problem.regret(best))
+    ray.shutdown()
+    return summarize(regrets)
+
+
+# ---- main -----------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--problems", nargs="*", default=list(PROBLEMS))
+    parser.add_argument("--ray", action="store_true", help="also run Branin through tune.Tuner")
+    parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results: dict[str, Any] = previous.get("results", {})
+    for method in args.methods:
+        runner, kwargs, concurrencies, only = METHODS[method]
+        for name in args.problems:
+            if only and name not in only:
+                continue
+            problem = PROBLEMS[name]
+            for conc in concurrencies:
+                start = time.perf_counter()
+                runs = [runner(problem, max(BUDGETS), seed, conc, **kwargs) for seed in range(args.seeds)]
+                entry = {str(b): summarize([problem.regret(best_so_far(problem, r, b)) for r in runs])
+                         for b in BUDGETS}
+                entry["seconds"] = time.perf_counter() - start
+                results[f"{name}|{method}|c{conc}"] = entry
+                print(f"{name:10s} {method:17s} c{conc}  " + "  ".join(
+                    f"@{b}: {entry[str(b)]['median']:.5f} [{entry[str(b)]['q25']:.5f}, {entry[str(b)]['q75']:.5f}]"
+                    for b in BUDGETS) + f"  ({entry['seconds']:.0f}s)", flush=True)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps({**previous, "results": results}, indent=1))
+    out = {**previous, "results": results}
+    if not args.no_latency:
+        out["latency"] = {str(n): suggest_latency(n) for n in (100, 300)}
+        print("suggest latency:", json.dumps(out["latency"]))
+    if args.ray:
+        out["ray_branin_c1"] = ray_check(min(args.seeds, 3))
+        print("through tune.Tuner, branin:", out["ray_branin_c1"])
+    out["meta"] = {"seeds": args.seeds, "budgets": list(BUDGETS), "python": platform.python_version(),
+                   "cpu_count": os.cpu_count(), "note": "regret at 30 read from the 60-evaluation runs"}
+    args.out.write_text(json.dumps(out, indent=1))
+    print_table(results)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"\n{'problem':10s} {'method':17s} {'conc':4s} " + " ".join(f"{'median@' + str(b):>10s} {'IQR':>21s}"
+                                                                   for b in BUDGETS))
+    for key in sorted(results):
+        name, method, conc = key.split("|")
+        entry = results[key]
+        print(f"{name:10s} {method:17s} {conc:4s} " + " ".join(
+            f"{entry[str(b)]['median']:10.5f} [{entry[str(b)]['q25']:.5f},{entry[str(b)]['q75']:.5f}]" for b in BUDGETS))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,426 @@
+"""`SkOptSearch`: Bayesian optimisation with scikit-optimize as a Ray Tune `Searcher`.
+
+A drop-in for the scikit-optimize searcher Ray Tune removed in 2024, plus what the spec
+needs: conditional branches (one surrogate per branch combination, "arm"; the next point is
+the best acquisition value over all arms, on one shared y scale), parallel suggestions
+(constant liar), LCB with time-decaying exploration, and suggest latency kept low.
+
+`build_skopt_searcher` is what the spec runner calls for `search.method: bayes`. The spec's
+`search.bayes` mapping accepts these keys (`BAYES_OPTIONS` checks them):
+
+  base_estimator          GP | RF | ET | GBRT                          (default GP)
+  acq_func                EI | PI | LCB | gp_hedge                     (default gp_hedge)
+  n_initial_points        random points before the model, all arms     (default 10)
+  initial_point_generator random | lhs | sobol | halton | hammersly    (default random)
+  acq_optimizer           auto | lbfgs | sampling                      (default auto: lbfgs for GP)
+  n_points                acquisition samples per proposal             (default 1000)
+  n_restarts_optimizer    L-BFGS starts on the acquisition             (default 5)
+  xi                      EI/PI exploration margin, in std units of y  (default 0.01)
+  kappa                   LCB exploration weight kappa_0               (default 1.96)
+  kappa_decay             kappa_t = kappa_0 * kappa_decay**t, t = observations (default 1.0)
+  liar                    constant liar for pending trials: cl_min | cl_mean | cl_max (default cl_min)
+  conditional             branch (one model per branch) | flat (one model over all) (default branch)
+
+Results: a trial's final reported metric is told; errored trials are not; a non-finite
+value never reaches the model (it is told as the worst value seen so far: the region is
+bad, and NaN would poison the GP); a trial an early-stopping scheduler stopped is told
+its last reported value. Under ASHA that is sound: a trial is stopped only when its value
+at a rung is below the rung's top 1/eta, and with learning curves that improve with
+training the value at the rung understates the final one, so stopped trials are told
+pessimistic values and never displace the incumbent, which has reached max_t or beaten
+every trial at its rung.
+"""
+from __future__ import annotations
+
+import math
+import pickle
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+from ray.tune.search import ConcurrencyLimiter, Searcher
+from ray.tune.utils.util import unflatten_dict
+from skopt import Optimizer
+from skopt.sampler import Hammersly, Halton, Lhs, Sobol
+from skopt.space import Categorical as SkCategorical
+from skopt.space import Integer as SkInteger
+from skopt.space import Space
+
+from orchestrator.searchers.skopt_space import CompiledSpace, compile_space, has_domain
+from orchestrator.searchers.skopt_surrogate import ACQ_FUNCS, BASE_ESTIMATORS, BranchModel, SurrogateSettings
+
+LIARS = ("cl_min", "cl_mean", "cl_max")
+INITIAL_GENERATORS = {"lhs": Lhs, "sobol": Sobol, "halton": Halton, "hammersly": Hammersly}
+
+
+def _one_of(name: str, allowed: tuple[str, ...]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    return check
+
+
+def _number(name: str, kind: type, minimum: float, strict: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+            raise ValueError(f"{name} must be {'a number' if kind is float else 'an integer'}; got {value!r}")
+        if value < minimum or (strict and value == minimum):
+            raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}; got {value!r}")
+        return kind(value)
+
+    return check
+
+
+#: `search.bayes` keys the spec accepts, each with a validator returning the checked value.
+BAYES_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "base_estimator": _one_of("base_estimator", BASE_ESTIMATORS),
+    "acq_func": _one_of("acq_func", ACQ_FUNCS),
+    "n_initial_points": _number("n_initial_points", int, 1),
+    "initial_point_generator": _one_of("initial_point_generator", ("random", *INITIAL_GENERATORS)),
+    "acq_optimizer": _one_of("acq_optimizer", ("auto", "lbfgs", "sampling")),
+    "n_points": _number("n_points", int, 1),
+    "n_restarts_optimizer": _number("n_restarts_optimizer", int, 1),
+    "xi": _number("xi", float, 0.0),
+    "kappa": _number("kappa", float, 0.0),
+    "kappa_decay": _number("kappa_decay", float, 0.0, strict=True),
+    "liar": _one_of("liar", LIARS),
+    "conditional": _one_of("conditional", ("branch", "flat")),
+}
+
+
+class SkOptSearch(Searcher):
+    """Bayesian optimisation with scikit-optimize, for a plain `tune.Tuner(param_space=...)` or the spec.
+
+    `space` is a Ray search space (nested dicts, Ray domains, constants) or, as in the removed
+    Ray searcher, `{name: skopt dimension or (low, high) or [categories]}`; with `optimizer`
+    (a `skopt.Optimizer`, which then fixes dimensions, estimator and acquisition) it is the
+    list of parameter names. Left out, it comes from the Tuner's `param_space`.
+    `points_to_evaluate` run first, or are told `evaluated_rewards` without running.
+    Suggested values are always builtin Python types (`convert_to_python` is kept for
+    compatibility). The other arguments are those of `BAYES_OPTIONS`.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer | None = None,
+        space: dict | list[str] | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        points_to_evaluate: list[dict] | None = None,
+        evaluated_rewards: list[float] | None = None,
+        convert_to_python: bool = True,
+        *,
+        base_estimator: Any = "GP",
+        acq_func: str = "gp_hedge",
+        n_initial_points: int = 10,
+        initial_point_generator: str = "random",
+        random_state: int | None = None,
+        acq_optimizer: str = "auto",
+        n_points: int = 1000,
+        n_restarts_optimizer: int = 5,
+        xi: float = 0.01,
+        kappa: float = 1.96,
+        kappa_decay: float = 1.0,
+        liar: str = "cl_min",
+        conditional: str = "branch",
+    ) -> None:
+        if mode is not None and mode not in ("min", "max"):
+            raise ValueError(f"SkOptSearch: mode must be 'min' or 'max'; got {mode!r}")
+        if metric is not None and not isinstance(metric, str):
+            raise ValueError(f"SkOptSearch: metric must be one metric name (a str); got {metric!r}")
+        super().__init__(metric=metric, mode=mode)
+        if isinstance(base_estimator, str):  # else a regressor with predict(return_std=True)
+            BAYES_OPTIONS["base_estimator"](base_estimator)
+        for key, value in (("acq_func", acq_func), ("initial_point_generator", initial_point_generator),
+                           ("kappa_decay", kappa_decay), ("liar", liar), ("conditional", conditional),
+                           ("n_initial_points", n_initial_points)):
+            BAYES_OPTIONS[key](value)
+        if evaluated_rewards is not None and len(evaluated_rewards) != len(points_to_evaluate or []):
+            raise ValueError("SkOptSearch: evaluated_rewards must have one value per point of points_to_evaluate")
+        self.convert_to_python = convert_to_python
+        self._settings = SurrogateSettings(
+            base_estimator=base_estimator, acq_func=acq_func, acq_optimizer=acq_optimizer,
+            n_points=n_points, n_restarts_optimizer=n_restarts_optimizer,
+        )
+        self._n_initial_points = n_initial_points
+        self._initial_point_generator = initial_point_generator
+        self._xi, self._kappa, self._kappa_decay, self._liar = xi, kappa, kappa_decay, liar
+        self._flat = conditional == "flat"
+        self._rng = np.random.RandomState(random_state)
+        self._space: CompiledSpace | None = None
+        self._models: list[BranchModel] = []
+        self._initial: list[list[list[Any]]] = []  # per arm: initial-design points not yet suggested
+        self._observations: list[tuple[int, list[Any], float]] = []  # (arm, x, y to minimise)
+        self._pending: dict[str, tuple[int, list[Any]]] = {}
+        self._queue: list[tuple[int, list[Any]]] = []  # points_to_evaluate not yet suggested
+        self._last_value: dict[str, float] = {}
+        self._points_to_evaluate = list(points_to_evaluate or [])
+        self._evaluated_rewards = list(evaluated_rewards) if evaluated_rewards is not None else None
+        self._user_optimizer = optimizer
+        if optimizer is not None:
+            self._setup_from_optimizer(optimizer, space)
+        elif space:
+            if not isinstance(space, dict):
+                raise ValueError("SkOptSearch: space must be a dict, or a list of names together with optimizer")
+            self._setup(compile_space(space, skopt_style=not has_domain(space), flat=self._flat))
+
+    # ---- search space ---------------------------------------------------------------
+
+    def _setup_from_optimizer(self, optimizer: Optimizer, names: Any) -> None:
+        dims = optimizer.space.dimensions
+        if not isinstance(names, (list, tuple)) or len(names) != len(dims):
+            raise ValueError(f"SkOptSearch: with optimizer, space must list the names of its {len(dims)} dimensions")
+        self._n_initial_points = max(1, optimizer.n_initial_points_)
+        self._settings.acq_func = optimizer.acq_func
+        self._setup(compile_space(dict(zip(names, dims)), skopt_style=True))
+        for x, y in zip(optimizer.Xi, optimizer.yi):
+            self._observations.append((0, list(x), float(y)))
+
+    def _setup(self, space: CompiledSpace) -> None:
+        self._space = space
+        n_arms = len(space.arms)
+        self._models = []
+        self._initial = []
+        for index, arm in enumerate(space.arms):
+            seed = int(self._rng.randint(0, 2**31 - 1))
+            dims = [c.dimension for c in arm.coordinates]
+            user = self._user_optimizer if index == 0 else None
+            self._models.append(BranchModel(dims, self._settings, seed, optimizer=user) if dims else None)
+            quota = max(2, math.ceil(self._n_initial_points / n_arms)) if n_arms > 1 else self._n_initial_points
+            self._initial.append(self._initial_design(dims, quota, seed))
+        if self._points_to_evaluate:
+            points = [unflatten_dict(p) if any("/" in str(k) for k in p) else p for p in self._points_to_evaluate]
+            encoded = [space.encode(p) for p in points]
+            if self._evaluated_rewards is not None:
+                for (arm, x), reward in zip(encoded, self._evaluated_rewards):
+                    self._tell(arm, x, reward)
+            else:
+                self._queue.extend(encoded)
+            self._points_to_evaluate, self._evaluated_rewards = [], None
+
+    def _initial_design(self, dims: list[Any], n: int, seed: int) -> list[list[Any]]:
+        """The arm's first points: random or a space-filling design, distinct where the space allows."""
+        if not dims:
+            return [[]]
+        space = Space(dims)
+        n = int(min(n, _cardinality(space)))
+        generator = INITIAL_GENERATORS.get(self._initial_point_generator)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            points = generator().generate(dims, n, random_state=seed) if generator else space.rvs(n, random_state=seed)
+        return [[_py(v) for v in p] for p in points]
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        """Take the Tuner's metric, mode and `param_space` (unless a different space was given)."""
+        if self._space is not None:
+            if has_domain(config) and compile_space(config, flat=self._flat).root != self._space.root:
+                return False
+        else:
+            self._setup(compile_space(config, flat=self._flat))
+        if mode is not None and mode not in ("min", "max"):
+            raise ValueError(f"SkOptSearch: mode must be 'min' or 'max'; got {mode!r}")
+        self._metric = metric or self._metric
+        self._mode = mode or self._mode
+        return True
+
+    # ---- suggest ----------------------------------------------------------------------
+
+    def suggest(self, trial_id: str) -> dict | None:
+        if self._space is None:
+            raise RuntimeError(
+                "SkOptSearch has no search space: pass `space=` or a `param_space` to tune.Tuner"
+            )
+        if not self._metric or not self._mode:
+            raise RuntimeError(
+                f"SkOptSearch needs a metric and a mode (got metric={self._metric!r}, mode={self._mode!r}): "
+                "pass them to SkOptSearch or to tune.TuneConfig"
+            )
+        arm, x = self._next_point()
+        self._pending[trial_id] = (arm, x)
+        return self._space.config(arm, x)
+
+    def _next_point(self) -> tuple[int, list[Any]]:
+        if self._queue:
+            return self._queue.pop(0)
+        counts = self._counts()
+        open_arms = [a for a, points in enumerate(self._initial) if points]
+        if open_arms:
+            arm = min(open_arms, key=lambda a: counts[a])
+            return arm, self._initial[arm].pop(0)
+        return self._model_point() or self._random_point()
+
+    def _counts(self) -> list[int]:
+        counts = [0] * len(self._models)
+        for arm, _, _ in self._observations:
+            counts[arm] += 1
+        for arm, _ in self._pending.values():
+            counts[arm] += 1
+        return counts
+
+    def _seen(self, arm: int) -> set[tuple]:
+        seen = {tuple(x) for a, x, _ in self._observations if a == arm}
+        seen |= {tuple(x) for a, x in self._pending.values() if a == arm}
+        return seen
+
+    def _model_point(self) -> tuple[int, list[Any]] | None:
+        """The best acquisition value over all arms (pending trials lie), skipping points already tried."""
+        ys = np.array([y for _, _, y in self._observations], dtype=float)
+        if len(ys) == 0:
+            return None
+        mean, std = float(ys.mean()), float(ys.std()) or 1.0
+        y_best = (float(ys.min()) - mean) / std
+        kappa = self._kappa * self._kappa_decay ** len(ys)
+        acq_kwargs = {"xi": self._xi, "kappa": kappa}
+        best: tuple[float, int, list[Any]] | None = None
+        for arm, model in enumerate(self._models):
+            if model is None:
+                continue
+            X, y = self._arm_data(arm, ys)
+            if len(X) < 2:
+                continue
+            seen = self._seen(arm)
+            for x, score in model.propose(X, [(v - mean) / std for v in y], y_best, acq_kwargs):
+                if tuple(x) not in seen:
+                    if best is None or score < best[0]:
+                        best = (score, arm, x)
+                    break
+        return None if best is None else (best[1], best[2])
+
+    def _arm_data(self, arm: int, ys: np.ndarray) -> tuple[list[list[Any]], list[float]]:
+        """The arm's observations plus its pending points, told the constant-liar value."""
+        X = [x for a, x, _ in self._observations if a == arm]
+        y = [v for a, _, v in self._observations if a == arm]
+        pending = [x for a, x in self._pending.values() if a == arm]
+        if pending:
+            pool = np.array(y) if y else ys
+            lie = {"cl_min": pool.min, "cl_mean": pool.mean, "cl_max": pool.max}[self._liar]()
+            X, y = X + pending, y + [float(lie)] * len(pending)
+        return X, y
+
+    def _random_point(self) -> tuple[int, list[Any]]:
+        """A random point not tried yet (a tried one only when every arm is exhausted)."""
+        arms = [a for a, model in enumerate(self._models) if model is not None]
+        fallback = None
+        for _ in range(20):
+            if not arms:
+                break
+            arm = arms[self._rng.randint(len(arms))]
+            x = self._models[arm].random_points(1, self._rng)[0]
+            fallback = fallback or (arm, x)
+            if tuple(x) not in self._seen(arm):
+                return arm, x
+        if fallback is None:  # only arms without parameters: repeat one of them
+            return int(self._rng.randint(len(self._models))), []
+        return fallback
+
+    # ---- results ----------------------------------------------------------------------
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        value = _finite(result.get(self._metric)) if result else None
+        if value is not None:
+            self._last_value[trial_id] = value
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        point = self._pending.pop(trial_id, None)
+        last = self._last_value.pop(trial_id, None)
+        if point is None or error:
+            return
+        if result and self._metric in result:
+            value = result[self._metric]
+        elif last is not None:
+            value = last
+        elif result:
+            raise ValueError(
+                f"SkOptSearch: metric {self._metric!r} is not in the trial's results "
+                f"(reported: {', '.join(sorted(map(str, result)))})"
+            )
+        else:
+            return
+        self._tell(point[0], point[1], value)
+
+    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False,
+                            pruned: bool = False, intermediate_values: list[float] | None = None) -> None:
+        """Tell a result obtained outside this search (errored points are skipped)."""
+        if self._space is None:
+            raise RuntimeError("SkOptSearch has no search space yet")
+        if error:
+            return
+        arm, x = self._space.encode(parameters)
+        self._tell(arm, x, value)
+
+    def _tell(self, arm: int, x: list[Any], value: Any) -> None:
+        """Record one observation, as a value to minimise; non-finite values become the worst seen."""
+        y = _finite(value)
+        if y is not None and self._mode == "max":
+            y = -y
+        if y is None:
+            if not self._observations:
+                return
+            y = max(v for _, _, v in self._observations)
+        self._observations.append((arm, list(x), y))
+
+    # ---- persistence ------------------------------------------------------------------
+
+    def get_state(self) -> dict:
+        return dict(self.__dict__)
+
+    def set_state(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(self.get_state(), f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            self.set_state(pickle.load(f))
+
+    @property
+    def observations(self) -> list[tuple[dict, float]]:
+        """Every told (config, metric value) pair, in the order told."""
+        sign = -1.0 if self._mode == "max" else 1.0
+        return [(self._space.config(arm, x), sign * y) for arm, x, y in self._observations]
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _py(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _cardinality(space: Space) -> float:
+    """How many distinct points the space has (inf with any real dimension)."""
+    total = 1.0
+    for dim in space.dimensions:
+        if isinstance(dim, SkCategorical):
+            total *= len(dim.categories)
+        elif isinstance(dim, SkInteger):
+            total *= dim.high - dim.low + 1
+        else:
+            return math.inf
+    return total
+
+
+def build_skopt_searcher(param_space: dict, metric: str, mode: str, options: dict, seed: int | None,
+                         max_concurrent: int) -> Searcher:
+    """The searcher for `search.method: bayes`: options from `search.bayes`, checked against `BAYES_OPTIONS`.
+
+    The space is compiled here so conversion errors surface before any trial runs; the
+    Tuner may be given the same `param_space` (the searcher accepts it again).
+    """
+    unknown = sorted(set(options) - set(BAYES_OPTIONS))
+    if unknown:
+        raise ValueError(f"search.bayes: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(BAYES_OPTIONS)}")
+    checked = {key: BAYES_OPTIONS[key](value) for key, value in options.items()}
+    searcher: Searcher = SkOptSearch(space=param_space, metric=metric, mode=mode, random_state=seed, **checked)
+    if max_concurrent and max_concurrent > 0:
+        searcher = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent, batch=False)
+    return searcher
