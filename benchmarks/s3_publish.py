@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -46,10 +47,17 @@ class FolderCheckpoint:
         self.path = str(path)
 
 
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU time of this whole process: the client side and the in-process moto server together."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(action: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run; CPU time is the steadier figure on a shared machine."""
+    started, cpu = time.perf_counter(), cpu_seconds()
     action()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def make_checkpoint(folder: Path, size_mb: int) -> Path:
@@ -89,7 +97,7 @@ def main() -> None:
         plain = resolve_storage(f"s3://{BUCKET}/sweeps/plain", {"endpoint_url": endpoint})
     manifest = {"config": {"lr": 0.1}, "metric": "loss", "metric_value": 0.5, "mode": "min", "trial_id": "bench"}
     load_before = os.getloadavg()[0]
-    times: dict[str, list[float]] = {
+    times: dict[str, list[tuple[float, float]]] = {
         "boto3 upload_file (defaults)": [], "hpo publish_best": [], "hpo publish_best, when_required": [],
         "boto3 download_file (defaults)": [], "hpo fetch_best (verified)": []}
     try:
@@ -113,14 +121,17 @@ def main() -> None:
     finally:
         server.stop()
 
-    rows = [{"method": name, "median_s": statistics.median(ts), "mb_per_s": args.size_mb / statistics.median(ts),
-             "runs_s": [round(t, 3) for t in ts]} for name, ts in times.items()]
+    rows = []
+    for name, runs in times.items():
+        wall, cpu = statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+        rows.append({"method": name, "median_s": round(wall, 3), "mb_per_s": round(args.size_mb / wall, 1),
+                     "median_cpu_s": round(cpu, 3), "runs_s": [round(w, 3) for w, _ in runs]})
     load = (round(load_before, 1), round(os.getloadavg()[0], 1))
     print(f"{args.size_mb} MB checkpoint, ThreadedMotoServer on 127.0.0.1, median of {args.repeats} runs, "
           f"{os.cpu_count()} CPU(s), load average {load[0]} -> {load[1]}")
-    print(f"{'method':34} {'median s':>9} {'MB/s':>8}")
+    print(f"{'method':34} {'median s':>9} {'MB/s':>8} {'CPU s':>7}")
     for row in rows:
-        print(f"{row['method']:34} {row['median_s']:9.2f} {row['mb_per_s']:8.1f}")
+        print(f"{row['method']:34} {row['median_s']:9.2f} {row['mb_per_s']:8.1f} {row['median_cpu_s']:7.2f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "size_mb": args.size_mb, "repeats": args.repeats, "server": "moto ThreadedMotoServer (HTTP, 127.0.0.1)",

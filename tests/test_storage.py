@@ -300,3 +300,13 @@ def test_cli_best_fetch_and_train_from_s3(s3_server: str, make_bucket, tmp_path:
     assert yaml.safe_load(capsys.readouterr().out.split("final model")[0])["test_metrics"]["test_accuracy"] > 0.9
     final = json.loads(s3_client(s3_server).get_object(Bucket=bucket, Key="final/final.json")["Body"].read())
     assert final["config"] == config and final["from_best"] == sweep.uri and "model.joblib" in final["files"]
+
+
+def test_publish_without_checkpoint_locally(tmp_path: Path) -> None:
+    sweep = resolve_storage(f"file://{tmp_path}/runs/demo")
+    assert publish_best(sweep, None, MANIFEST) == str(tmp_path / "runs" / "demo" / "best")
+    best = load_best(str(tmp_path / "runs" / "demo"))
+    assert best.checkpoint_path is None and best.manifest["files"] == {} and best.config["lr"] == 0.1
+    with pytest.raises(StorageError, match="no checkpoint was published"):
+        fetch_best(sweep.uri, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "runs" / "demo" / "best").iterdir()) == ["best.json"]
