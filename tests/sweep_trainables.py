@@ -29,3 +29,38 @@ def peaked(config: dict) -> None:
             with open(os.path.join(d, "state.json"), "w") as f:
                 json.dump({"epoch": epoch}, f)
             tune.report({"acc": acc}, checkpoint=tune.Checkpoint.from_directory(d))
+
+
+def flaky(config: dict) -> None:
+    """Reports `score = epoch + x` per epoch with a checkpoint, and misbehaves at epoch
+    `fail_at` as `config["fault"]` says. With `once_marker` (a file path) it misbehaves only
+    on the first attempt, so a retry from the checkpoint can finish the trial."""
+    import math
+    import signal
+    import time
+
+    from orchestrator import trial
+
+    state = trial.restore() or {"epoch": 0, "starts": 0}
+    fault = config.get("fault", "none")
+    marker = config.get("once_marker")
+    for epoch in range(state["epoch"] + 1, config.get("epochs", 3) + 1):
+        time.sleep(config.get("sleep", 0.0))
+        value = float(epoch) + config.get("x", 0.0)
+        misbehave = epoch == config.get("fail_at", 2) and not (marker and os.path.exists(marker))
+        if misbehave and marker:
+            open(marker, "w").close()
+        if misbehave and fault == "raise":
+            raise RuntimeError(f"boom at epoch {epoch}")
+        if misbehave and fault in ("nan", "inf"):
+            value = math.nan if fault == "nan" else math.inf
+        if misbehave and fault == "exit":
+            os._exit(3)
+        if misbehave and fault == "sigkill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if misbehave and fault == "hang":
+            time.sleep(3600)
+        if fault == "wrong_metric":
+            trial.report({"other": value, "loss": -value})
+            continue
+        trial.report({"score": value, "resumed_from": state["epoch"]}, state={"epoch": epoch, "starts": 0})

@@ -4,24 +4,33 @@ from __future__ import annotations
 import io
 import platform
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
-import yaml
+from ray.tune.stopper import Stopper
 
-from orchestrator.errors import SweepFailed, UserInputError
+from orchestrator.errors import HpoError, SweepFailed, UserInputError
 from orchestrator.redaction import redact
 from orchestrator.runner.best_result import select_best
+from orchestrator.runner.guard import guard
 from orchestrator.runner.progress import ProgressView
+from orchestrator.runner.resume import check_resumable, read_stored_spec, write_stored_spec
+from orchestrator.runner.sweep_watch import SweepWatch
 from orchestrator.runner.ray_session import connect, quiet_ray, reattach_logs, release_logs
 from orchestrator.spec import Spec, load_spec
 from orchestrator.storage import StorageLocation, preflight, publish_best, resolve_storage
 
-SPEC_FILE = "spec.yaml"   # the spec a sweep ran with, beside Ray's experiment state
 LOG_FILE = "hpo.log"
+
+
+class SweepInterrupted(HpoError):
+    """Ctrl-C: Ray saved the sweep's state; the message says how to resume."""
+
+    exit_code = 130
 
 
 @dataclass
@@ -75,6 +84,8 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
         if _has_experiment(sweep) else False
     if resume and not exists:
         raise UserInputError(f"nothing to resume: no sweep at {sweep.display}")
+    if resume:
+        check_resumable(read_stored_spec(sweep), redact(spec.raw), sweep.display)
     if exists and not resume:
         if not fresh:
             raise UserInputError(f"{sweep.display} already holds a sweep: add --resume to continue it, "
@@ -87,12 +98,23 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
         dashboard = connect(address)
         reattach_logs(handler)
         view = ProgressView(spec.metric, spec.mode, _expected_trials(spec), stream=stream, quiet=quiet)
-        tuner = _restore_tuner(spec, sweep, trainable, view) if resume else _new_tuner(spec, sweep, trainable, view)
+        watch = SweepWatch()
+        build = _restore_tuner if resume else _new_tuner
+        tuner = build(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s), [view, watch])
         if not resume:
-            _write_spec(sweep, spec)
+            write_stored_spec(sweep, redact(spec.raw))
+        started = time.monotonic()
         results = tuner.fit()
+        elapsed = time.monotonic() - started
     finally:
         release_logs(handler)
+    if watch.fatal:
+        raise UserInputError(watch.fatal)
+    out_of_time = spec.time_budget_s is not None and elapsed >= 0.95 * spec.time_budget_s
+    if _unfinished(results) and not out_of_time:
+        raise SweepInterrupted(f"interrupted; the sweep's state is saved in {sweep.display}. Resume with: "
+                               f"hpo run {spec.source_file or '<spec>'} --resume"
+                               + (f" --storage {storage}" if storage else ""))
 
     failures = {r.metrics.get("trial_id", f"#{i}") if r.metrics else f"#{i}": _first_line(r.error)
                 for i, r in enumerate(results) if r.error is not None}
@@ -118,7 +140,7 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
     )
 
 
-def _tuner_parts(spec: Spec, sweep: StorageLocation, trainable: Callable, view: ProgressView) -> dict[str, Any]:
+def _tuner_parts(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list) -> dict[str, Any]:
     """Everything a Tuner needs that a new run and a resumed run share."""
     from ray import tune
 
@@ -129,12 +151,12 @@ def _tuner_parts(spec: Spec, sweep: StorageLocation, trainable: Callable, view: 
         name=spec.name,
         storage_path=str(Path(sweep.path).parent) if not sweep.is_s3 else sweep.path.rsplit("/", 1)[0],
         storage_filesystem=sweep.filesystem,
-        stop=build_stopper(spec),
+        stop=_combine(build_stopper(spec), *[c for c in callbacks if isinstance(c, Stopper)]),
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=spec.checkpoint_keep,
                                                 checkpoint_score_attribute=spec.metric,
                                                 checkpoint_score_order=spec.mode),
-        callbacks=[view],
+        callbacks=callbacks,
         verbose=0,
     )
     return {"trainable": tune.with_resources(trainable, resources), "run_config": run_config}
@@ -147,14 +169,14 @@ def param_space_of(spec: Spec) -> dict[str, Any]:
     return {**spec.config, **to_param_space(spec.space, grid=spec.search.method == "grid")}
 
 
-def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, view: ProgressView) -> Any:
+def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list) -> Any:
     from ray import tune
 
     from orchestrator.schedulers import build_scheduler
     from orchestrator.searchers import build_search_algorithm
 
     param_space = param_space_of(spec)
-    parts = _tuner_parts(spec, sweep, trainable, view)
+    parts = _tuner_parts(spec, sweep, trainable, callbacks)
     tune_config = tune.TuneConfig(
         metric=spec.metric, mode=spec.mode,
         search_alg=build_search_algorithm(spec, param_space),
@@ -169,16 +191,31 @@ def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, view: Pr
                       run_config=parts["run_config"])
 
 
-def _restore_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, view: ProgressView) -> Any:
-    """Ray restores the run config it pickled; the live view of this process replaces the
-    pickled callbacks (Ray offers no public setter, hence `_local_tuner`)."""
+def _restore_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list) -> Any:
+    """Ray restores the run config it pickled; this process's callbacks and stoppers replace
+    the pickled ones (Ray offers no public setter, hence `_local_tuner`)."""
     from ray import tune
 
-    parts = _tuner_parts(spec, sweep, trainable, view)
+    parts = _tuner_parts(spec, sweep, trainable, callbacks)
     tuner = tune.Tuner.restore(sweep.path, parts["trainable"], resume_unfinished=True, resume_errored=True,
                                param_space=param_space_of(spec), storage_filesystem=sweep.filesystem)
-    tuner._local_tuner.get_run_config().callbacks = [view]
+    restored = tuner._local_tuner.get_run_config()
+    restored.callbacks = parts["run_config"].callbacks
+    restored.stop = parts["run_config"].stop
     return tuner
+
+
+def _combine(*stoppers: Any) -> Any:
+    from ray.tune.stopper import CombinedStopper
+
+    found = [s for s in stoppers if s is not None]
+    return None if not found else found[0] if len(found) == 1 else CombinedStopper(*found)
+
+
+def _unfinished(results: Any) -> bool:
+    """Trials left pending or running: the run was interrupted (Ctrl-C), not finished."""
+    trials = getattr(getattr(results, "_experiment_analysis", None), "trials", None) or []
+    return any(t.status in ("PENDING", "RUNNING", "PAUSED") for t in trials)
 
 
 def _expected_trials(spec: Spec) -> int | None:
@@ -194,15 +231,6 @@ def _has_experiment(sweep: StorageLocation) -> bool:
 
     info = sweep.filesystem.get_file_info(sweep.path)
     return info.type == pafs.FileType.Directory
-
-
-def _write_spec(sweep: StorageLocation, spec: Spec) -> None:
-    """Keep the spec (secrets redacted) beside the experiment: `hpo ls`, reports and
-    `--resume` read it."""
-    sweep.filesystem.create_dir(sweep.path, recursive=True)
-    text = yaml.safe_dump(redact(spec.raw), sort_keys=False)
-    with sweep.filesystem.open_output_stream(f"{sweep.path}/{SPEC_FILE}") as out:
-        out.write(text.encode("utf-8"))
 
 
 def _log_path(sweep: StorageLocation) -> Path:
