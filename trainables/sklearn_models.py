@@ -9,14 +9,16 @@ Config keys read (all others are ignored, so a spec may carry constants for othe
   split_seed    which validation rows (default 0; the test rows never change)
   cv            k >= 2: k-fold cross-validation on train+validation instead of one holdout
   report_steps  growth steps reported by forests and boosting (default 10)
+  threads       BLAS/OpenMP threads (default: the CPUs Ray assigned the trial; see `threads`)
 Reports `val_accuracy`, `train_accuracy` (classifier) or `val_r2`, `val_mse`, `train_r2`
 (regressor), plus `step`; with cv the means over folds and `val_*_std`. Every report carries
 a checkpoint: `{"models": [fitted Pipeline per fold], "step": n}` as `state.pkl`.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from orchestrator import trial
 from trainables import datasets, estimators
 from trainables.artifacts import write_card
 from trainables.preprocessing import build_scaler
+from trainables.threads import limited_threads
 
 MODEL_FILE = "model.joblib"
 DEFAULT_DATASET = {"classification": "digits", "regression": "diabetes"}
@@ -115,10 +118,18 @@ def _fold_metrics(task: estimators.Task, models: list[Any], folds: list[Fold]) -
     return out
 
 
-def _train(config: dict, task: estimators.Task) -> None:
-    """Fit the configured pipeline step by step, reporting and checkpointing after each step."""
+@contextlib.contextmanager
+def _fitting(config: Mapping[str, Any]) -> Iterator[None]:
+    """Inside: the trial's thread limit, and no convergence warnings (a budget is a choice)."""
     from sklearn.exceptions import ConvergenceWarning
 
+    with limited_threads(config), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _train(config: dict, task: estimators.Task) -> None:
+    """Fit the configured pipeline step by step, reporting and checkpointing after each step."""
     splits = datasets.from_config(config, task, DEFAULT_DATASET[task])
     state = trial.restore()
     pairs = _splits_of(config, task, splits)
@@ -129,29 +140,28 @@ def _train(config: dict, task: estimators.Task) -> None:
     points: list[int | None] = list(estimators.growth_schedule(
         algorithm, blueprint, int(config.get("report_steps", 10)))) or [None]
     classes = np.unique(splits.y_train) if task == "classification" else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for step in range(state["step"] if state else 0, len(points)):
-            for model, fold in zip(models, folds):
-                _advance(algorithm, model[-1], fold, points[step], classes)
-            trial.report({**_fold_metrics(task, models, folds), "step": step + 1},
-                         state={"models": models, "step": step + 1})
+    for step in range(state["step"] if state else 0, len(points)):
+        for model, fold in zip(models, folds):
+            _advance(algorithm, model[-1], fold, points[step], classes)
+        trial.report({**_fold_metrics(task, models, folds), "step": step + 1},
+                     state={"models": models, "step": step + 1})
 
 
 def sklearn_classifier(config: dict) -> None:
     """Classify a bundled dataset with the configured scaler and algorithm."""
-    _train(config, "classification")
+    with _fitting(config):
+        _train(config, "classification")
 
 
 def sklearn_regressor(config: dict) -> None:
     """Regress the diabetes dataset with the configured scaler and algorithm."""
-    _train(config, "regression")
+    with _fitting(config):
+        _train(config, "regression")
 
 
 def _final_fit(config: dict, out_dir: str, task: estimators.Task, name: str) -> dict[str, float]:
     """Refit on train+validation, score on test, save `model.joblib` and `model.json`."""
     import joblib
-    from sklearn.exceptions import ConvergenceWarning
 
     splits = datasets.from_config(config, task, DEFAULT_DATASET[task])
     X, y = splits.train_val()
@@ -160,10 +170,8 @@ def _final_fit(config: dict, out_dir: str, task: estimators.Task, name: str) -> 
     algorithm = estimators.catalogue(task)[_model_name(config)]
     schedule = estimators.growth_schedule(algorithm, model[-1], 1)
     classes = np.unique(y) if task == "classification" else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for point in schedule or [None]:
-            _advance(algorithm, model[-1], fold, point, classes)
+    for point in schedule or [None]:
+        _advance(algorithm, model[-1], fold, point, classes)
     metrics = {**_scores(task, model, X, y, "train"),
                **_scores(task, model, splits.X_test, splits.y_test, "test")}
     metrics = trial.plain_metrics(metrics)
@@ -177,10 +185,12 @@ def _final_fit(config: dict, out_dir: str, task: estimators.Task, name: str) -> 
 
 def final_fit_classifier(config: dict, out_dir: str) -> dict[str, float]:
     """`sklearn_classifier`'s final fit: `test_accuracy` of the config refit on train+val."""
-    return _final_fit(config, out_dir, "classification", "sklearn_classifier")
+    with _fitting(config):
+        return _final_fit(config, out_dir, "classification", "sklearn_classifier")
 
 
 def final_fit_regressor(config: dict, out_dir: str) -> dict[str, float]:
     """`sklearn_regressor`'s final fit: `test_r2` / `test_mse` of the config refit on train+val."""
-    return _final_fit(config, out_dir, "regression", "sklearn_regressor")
+    with _fitting(config):
+        return _final_fit(config, out_dir, "regression", "sklearn_regressor")
 

@@ -9,7 +9,7 @@ and schedule keys of `trainables.torch_optim`:
   batch_size    (default 64)
   seed          weights, dropout and shuffling (default 0)
   val_fraction, split_seed   as in sklearn_classifier
-  torch_threads CPU threads per trial (default 1: trials share the cores)
+  threads       CPU threads per trial (default: the CPUs Ray assigned it; see `threads`)
 Each epoch reports `train_loss`, `val_loss` and `val_accuracy` (classification) or `val_r2`
 and `val_mse` (regression, in target units; losses are on the standardized target), plus
 `epoch` and `lr`, with a checkpoint (`state.pt`: model, optimizer, scheduler, epoch, RNG
@@ -31,6 +31,7 @@ from orchestrator import trial
 from trainables import datasets, torch_nets
 from trainables.artifacts import CARD_FILE, write_card
 from trainables.preprocessing import build_scaler
+from trainables.threads import limited_threads
 from trainables.torch_optim import build_optimizer, build_schedule
 
 MODEL_FILE = "model.pt"
@@ -156,12 +157,16 @@ class Trainer:
 
 
 def _trainer(config: Mapping[str, Any], net: str, final: bool) -> Trainer:
-    torch.set_num_threads(int(config.get("torch_threads", 1)))
     return Trainer(config, net, _problem(config, net, final), trial.trial_device())
 
 
 def _train(config: dict, net: str) -> None:
     """Train epoch by epoch from the latest checkpoint (if any), reporting every epoch."""
+    with limited_threads(config):
+        _train_epochs(config, net)
+
+
+def _train_epochs(config: dict, net: str) -> None:
     trainer = _trainer(config, net, final=False)
     state = trial.restore()
     if state is not None:
@@ -188,9 +193,10 @@ def torch_cnn(config: dict) -> None:
 
 def _final_fit(config: dict, out_dir: str, net: str) -> dict[str, float]:
     """Train `max_epochs` on train+val, evaluate on test; save the state dict and its card."""
-    trainer = _trainer(config, net, final=True)
-    while trainer.epoch < trainer.max_epochs:
-        train_loss = trainer.train_epoch()
+    with limited_threads(config):
+        trainer = _trainer(config, net, final=True)
+        while trainer.epoch < trainer.max_epochs:
+            train_loss = trainer.train_epoch()
     metrics = {"train_loss": train_loss, **trainer.evaluate("test")}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
