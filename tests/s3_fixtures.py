@@ -12,8 +12,8 @@ import pytest
 # metadata service is switched off so that no credential lookup waits on a network timeout.
 DUMMY_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECRET_ACCESS_KEY": "dummy-secret-never-stored",
+    "AWS_SESSION_TOKEN": "dummy-token-never-stored",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_EC2_METADATA_DISABLED": "true",
 }

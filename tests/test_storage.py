@@ -67,11 +67,13 @@ def test_resolve_s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (loc.uri, loc.path) == ("s3://bucket-a/sweeps", "bucket-a/sweeps")
     assert isinstance(loc.filesystem, pafs.S3FileSystem) and loc.filesystem.region == "eu-west-1"
     assert loc.join("demo").uri == "s3://bucket-a/sweeps/demo" and s3_server in loc.display
-    assert "testing" not in repr(loc) + loc.display
+    assert "never-stored" not in repr(loc) + loc.display
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
     assert s3_server in resolve_storage("s3://bucket-a").display
     with pytest.raises(StorageError, match="unknown storage_options"):
         resolve_storage("s3://bucket-a", {"secret_key": "x"})
+    with pytest.raises(StorageError, match="set AWS_PROFILE"):
+        resolve_storage("s3://bucket-a", {"profile": "dev"})
     with pytest.raises(StorageError, match="credentials do not belong"):
         resolve_storage("s3://AKIA:shh@bucket-a/x")
     with pytest.raises(StorageError, match="unsupported storage scheme"):
@@ -261,6 +263,10 @@ def test_ray_sweep_into_s3_then_publish_and_load(ray_local, s3_server: str, make
     keys = [o["Key"] for o in s3_client(s3_server).list_objects_v2(Bucket=bucket)["Contents"]]
     assert any(k.startswith("sweeps/demo/experiment_state") for k in keys)
     assert any("/checkpoint_" in k and k.endswith("model.txt") for k in keys)
+    assert "sweeps/demo/tuner.pkl" in keys  # Ray pickles storage_filesystem here: it must hold no credentials
+    for key in keys:
+        body = s3_client(s3_server).get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert b"never-stored" not in body, key
 
     sweep = storage.join("demo")
     publish_best(sweep, best.checkpoint, {"config": best.config, "metric": "score",

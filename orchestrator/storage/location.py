@@ -13,8 +13,9 @@ from orchestrator.errors import StorageError
 from orchestrator.redaction import redact_text
 from orchestrator.storage import s3
 
-# Keys a spec may give under `storage_options`; credentials are deliberately absent (they come from the AWS chain).
-STORAGE_OPTIONS: set[str] = {"endpoint_url", "region", "profile", "connect_timeout", "request_timeout", "max_attempts"}
+# Keys a spec may give under `storage_options`. Credentials and profile names are deliberately absent: they come from
+# the AWS chain (env, AWS_PROFILE, instance role), so nothing secret is ever pickled into Ray's tuner.pkl.
+STORAGE_OPTIONS: set[str] = {"endpoint_url", "region", "role_arn", "connect_timeout", "request_timeout", "max_attempts"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def resolve_storage(uri: str, storage_options: Mapping[str, Any] | None = None, 
     """Turn `s3://bucket/prefix`, `file:///abs` or a plain path into a location; local folders are created if `create`."""
     options = dict(storage_options or {})
     unknown = sorted(set(options) - STORAGE_OPTIONS)
+    if "profile" in unknown:
+        raise StorageError("storage_options.profile is not supported: set AWS_PROFILE in the environment instead")
     if unknown:
         raise StorageError(f"unknown storage_options {unknown}; allowed: {sorted(STORAGE_OPTIONS)}")
     text = str(uri).strip()

@@ -14,7 +14,7 @@ _NO_CREDENTIALS = ("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECR
 
 def preflight(location: StorageLocation) -> None:
     """Write, read back and delete a marker object under `location`; raise StorageError (exit code 2) on any failure."""
-    if location.is_s3 and not s3.has_credentials(location.options):
+    if location.is_s3 and not s3.has_credentials():
         raise StorageError(f"storage {location.display}: {_NO_CREDENTIALS}")
     fs = location.filesystem
     marker = location.join(f".hpo-preflight-{uuid.uuid4().hex}")
