@@ -16,6 +16,7 @@ from matplotlib import cm, colormaps, colors
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from orchestrator.report import outcomes
 from orchestrator.report.sweep_data import ITERATION, SweepData
@@ -117,6 +118,7 @@ def plot_learning_curves(data: SweepData, out_dir: Path) -> Plot | None:
     raw.set_title(f"raw {data.metric}, {len(curves)} trials")
     smooth.set_title(f"moving average over {window} iterations")
     for ax in (raw, smooth):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("iteration")
         ax.set_ylabel(data.metric)
         ax.grid(alpha=0.3)
@@ -137,6 +139,7 @@ def plot_best_so_far(data: SweepData, out_dir: Path) -> Plot | None:
         ax.scatter(group["number"], group["best_value"], s=22, color=OUTCOME_COLORS.get(name, "#777"),
                    label=f"trial ({name})", zorder=3)
     ax.step(trials["number"], running, where="post", color=BEST_COLOR, lw=2, label="best so far")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial number (order of creation)")
     ax.set_ylabel(f"best {data.metric} of the trial")
     ax.set_title(f"best {data.metric} so far ({data.mode})")
@@ -281,6 +284,8 @@ def plot_early_stopping(data: SweepData, out_dir: Path) -> Plot | None:
     if data.max_t:
         ax.axvline(data.max_t, color="#444", ls="--", lw=1)
         ax.text(data.max_t, ax.get_ylim()[1], f" max_t={data.max_t}", fontsize=8, va="bottom")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iterations run")
     ax.set_ylabel("trial number")
     counts = data.counts()

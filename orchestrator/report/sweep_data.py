@@ -142,15 +142,15 @@ def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None)
     state, state_entry = folder.experiment_state(entries)
     known = ray_trials(state)
     dirs = [e for e in entries if e.is_dir and e.name != BEST_FOLDER and not e.name.startswith(".")]
-    prefix = f"{folder.name}_"
-    ids = {e.name: e.name[len(prefix):] if e.name.startswith(prefix) else e.name for e in dirs}
+    by_dir = {info["dir"]: trial_id for trial_id, info in known.items() if info.get("dir")}
 
     def read(entry: Entry) -> TrialFiles | None:
-        status = known.get(ids[entry.name], {}).get("status")
+        status = known.get(by_dir.get(entry.name, ""), {}).get("status")
         return read_trial_files(folder, entry.name, with_error=status in (None, "ERROR"))
 
     with ThreadPoolExecutor(max_workers=MAX_PARALLEL_READS, thread_name_prefix="hpo-report") as pool:
-        files = {ids[e.name]: found for e, found in zip(dirs, pool.map(read, dirs)) if found is not None}
+        files = {by_dir.get(e.name) or _trial_id_of(e.name, found): found
+                 for e, found in zip(dirs, pool.map(read, dirs)) if found is not None}
     max_t = max_t_of(spec)
 
     trial_rows, result_rows, config_rows = [], [], []
@@ -174,7 +174,7 @@ def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None)
 
 
 def ray_trials(state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """trial id -> {status, config} from Ray's experiment state (each entry is [trial JSON, runtime JSON])."""
+    """trial id -> {status, config, dir (its folder's name)} from Ray's experiment state (each entry is [trial JSON, runtime JSON])."""
     found: dict[str, dict[str, Any]] = {}
     for entry in (state or {}).get("trial_data") or []:
         try:
@@ -187,6 +187,7 @@ def ray_trials(state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
         found[trial["trial_id"]] = {
             "status": trial.get("status"),
             "config": config if isinstance(config, dict) else None,
+            "dir": trial.get("relative_logdir"),
         }
     return found
 
@@ -211,6 +212,13 @@ def read_trial_files(folder: SweepFolder, name: str, *, with_error: bool) -> Tri
     lines = [line.strip() for line in (raw or b"").decode("utf-8", errors="replace").splitlines() if line.strip()]
     error = lines[-1] if lines else ("error" if raw is not None else None)
     return TrialFiles(config=config if isinstance(config, dict) else None, rows=rows, error=error)
+
+
+def _trial_id_of(dirname: str, found: TrialFiles) -> str:
+    """A trial's id when Ray's experiment state does not name its folder: from its results, else from
+    the folder name `<sweep>_<trial id>` (Ray's ids look like `a7a4c_00004`)."""
+    from_rows = next((str(r["trial_id"]) for r in found.rows if r.get("trial_id")), None)
+    return from_rows or "_".join(dirname.split("_")[-2:])
 
 
 def _guess_status(found: TrialFiles, sweep_finished: bool) -> str:
