@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ray import tune
-
 from orchestrator.space.model import (
     BRANCH_KEY, Categorical, Conditional, Constant, FloatParam, IntParam, Nested, SpaceNode,
 )
@@ -22,6 +20,8 @@ def to_param_space(space: Nested, *, grid: bool = False) -> dict[str, Any]:
 
 
 def _compile(node: SpaceNode, grid: bool) -> Any:
+    from ray import tune  # imported on first use: reading and validating a spec stays fast
+
     if isinstance(node, FloatParam):
         if node.q is not None:
             return tune.qloguniform(node.low, node.high, node.q) if node.log else tune.quniform(
@@ -58,9 +58,12 @@ def grid_size(node: SpaceNode) -> int:
 
 
 def count_sampled(node: SpaceNode) -> int:
-    """Parameters that are sampled (not enumerated, not constant), over all branches."""
+    """Parameters that are sampled (ranges and `choice:` values; not `grid:` values, branches or
+    constants), over all branches."""
     if isinstance(node, (FloatParam, IntParam)):
         return 1
+    if isinstance(node, Categorical):
+        return 0 if node.grid else 1
     if isinstance(node, Conditional):
         return sum(count_sampled(b) for b in node.branches.values())
     if isinstance(node, Nested):

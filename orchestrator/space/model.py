@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from orchestrator.spec.suggest import did_you_mean
+from orchestrator.spec.numbers import MAX_INT_BOUND, as_number, is_finite_number
+from orchestrator.spec.suggest import did_you_mean, excerpt
 from orchestrator.spec.yaml_source import KeyPath, SourceMap
 
 BRANCH_KEY = "name"  # the trial config names the chosen branch under this key
@@ -57,29 +58,28 @@ class Conditional:
 SpaceNode = Union[FloatParam, IntParam, Categorical, Constant, Nested, Conditional]
 
 DISTRIBUTIONS = ("uniform", "loguniform", "quniform", "randint", "lograndint", "choice", "grid")
+# Ray Tune spellings a user may bring along, and what to write here instead.
+RAY_SPELLINGS = {"grid_search": "grid", "qrandint": "randint", "qloguniform": "loguniform",
+                 "sample_from": "choice", "randn": "uniform", "qrandn": "quniform"}
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _as_number(x: Any) -> Any:
-    """YAML 1.1 reads `1e-3` as a string; accept it as the number the user meant."""
-    if isinstance(x, str):
-        try:
-            return float(x)
-        except ValueError:
-            return x
-    return x
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal as choice values: `1 == 1.0`, but `true` is not `1` and `false` is not `0`."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
 class SpaceParser:
-    """Parses a raw `space:` mapping into `Nested`, raising located SpecErrors."""
+    """Parses a raw `space:` mapping into `Nested`, raising located SpecErrors.
+
+    Problems with a distribution's arguments name the parameter (`space.model.choice.svc.C:
+    low must be < high`), on the line of the offending argument; problems inside a conditional
+    choice name the branch path (`space.model.choice.svc.name: ...`)."""
 
     def __init__(self, source: SourceMap) -> None:
         self.source = source
 
     def parse(self, raw: Any, path: KeyPath) -> Nested:
+        """The space at `path` (the spec's `space:`): a mapping of parameter names."""
         if raw is None:
             return Nested({})
         if not isinstance(raw, dict):
@@ -90,79 +90,101 @@ class SpaceParser:
         return Nested({k: self._node(v, path + (k,)) for k, v in raw.items()})
 
     def _node(self, raw: Any, path: KeyPath) -> SpaceNode:
-        if isinstance(raw, dict):
-            keys = list(raw)
-            dist_keys = [k for k in keys if k in DISTRIBUTIONS]
-            if dist_keys:
-                if len(keys) > 1:
-                    others = ", ".join(k for k in keys if k != dist_keys[0])
-                    raise self.source.error(path, f"'{dist_keys[0]}' must be the only key of a "
-                                            f"distribution (also found: {others})")
-                return self._distribution(dist_keys[0], raw[dist_keys[0]], path + (dist_keys[0],))
-            if len(keys) == 1 and isinstance(raw[keys[0]], list):
-                hint = did_you_mean(keys[0], DISTRIBUTIONS)
-                if hint:
-                    raise self.source.error(path + (keys[0],), f"unknown distribution {keys[0]!r}{hint}")
-            return self._nested(raw, path)
-        return Constant(raw)
+        if not isinstance(raw, dict):
+            return Constant(raw)
+        keys = list(raw)
+        dist_keys = [k for k in keys if k in DISTRIBUTIONS]
+        if dist_keys:
+            if len(keys) > 1:
+                others = ", ".join(k for k in keys if k != dist_keys[0])
+                raise self.source.error(path, f"'{dist_keys[0]}' must be the only key of a "
+                                        f"distribution (also found: {others})")
+            return self._distribution(dist_keys[0], raw[dist_keys[0]], path)
+        if len(keys) == 1 and isinstance(raw[keys[0]], (list, dict)):
+            self._check_not_misspelt(keys[0], path)
+        return self._nested(raw, path)
+
+    def _check_not_misspelt(self, key: str, path: KeyPath) -> None:
+        """A lone key holding a list or mapping that looks like a distribution is one, misspelt."""
+        hint = did_you_mean(key, DISTRIBUTIONS)
+        if key in RAY_SPELLINGS:
+            hint = f" (Ray Tune's {key}; write {RAY_SPELLINGS[key]!r} here)"
+        if hint:
+            raise self.source.error(path + (key,), f"unknown distribution {excerpt(key)}{hint}")
 
     def _distribution(self, kind: str, args: Any, path: KeyPath) -> SpaceNode:
-        if kind == "choice":
-            if isinstance(args, dict):
-                return self._conditional(args, path)
-            return Categorical(self._values(args, path), grid=False)
-        if kind == "grid":
-            return Categorical(self._values(args, path), grid=True)
+        """`path` is the parameter's; `path + (kind,)` locates the arguments."""
+        at = path + (kind,)
+        if kind == "choice" and isinstance(args, dict):
+            return self._conditional(args, path)
+        if kind in ("choice", "grid"):
+            return Categorical(self._values(kind, args, path), grid=kind == "grid")
         arity = 3 if kind == "quniform" else 2
         form = "[low, high, q]" if arity == 3 else "[low, high]"
         if not isinstance(args, list) or len(args) != arity:
-            raise self.source.error(path, f"{kind} takes a list {form}")
-        args = [_as_number(a) for a in args]
+            raise self.source.error(path, f"{kind} takes a list {form}", at=at)
+        args = [as_number(a) for a in args]
         for i, a in enumerate(args):
-            if not _is_number(a):
-                raise self.source.error(path + (i,), f"{kind} bound must be a finite number, got {a!r}")
-        low, high = args[0], args[1]
+            if not is_finite_number(a):
+                raise self.source.error(path, f"{kind} bound must be a finite number, got {excerpt(a)}", at=at + (i,))
         if kind in ("randint", "lograndint"):
-            for i, a in enumerate(args):
-                if float(a) != int(a):
-                    raise self.source.error(path + (i,), f"{kind} bounds must be integers, got {a!r}")
-            low, high = int(low), int(high)
-            if low > high:
-                raise self.source.error(path, "low must be <= high")
-            if kind == "lograndint" and low < 1:
-                raise self.source.error(path, "lograndint needs low >= 1")
-            return IntParam(low, high, log=kind == "lograndint")
+            return self._integers(kind, args, path, at)
+        low, high = float(args[0]), float(args[1])
         if not low < high:
-            raise self.source.error(path, "low must be < high")
+            raise self.source.error(path, "low must be < high", at=at)
+        if not math.isfinite(high - low):
+            raise self.source.error(path, f"{kind} range [{low:g}, {high:g}] is too wide", at=at)
         if kind == "loguniform":
             if low <= 0:
-                raise self.source.error(path, "loguniform needs low > 0")
-            return FloatParam(float(low), float(high), log=True)
+                raise self.source.error(path, "loguniform needs low > 0", at=at)
+            return FloatParam(low, high, log=True)
         if kind == "quniform":
-            q = float(args[2])
-            if q <= 0:
-                raise self.source.error(path + (2,), "q must be > 0")
-            if q > high - low:
-                raise self.source.error(path + (2,), "q must not exceed high - low")
-            return FloatParam(float(low), float(high), q=q)
-        return FloatParam(float(low), float(high))
+            return FloatParam(low, high, q=self._quantum(float(args[2]), low, high, path, at))
+        return FloatParam(low, high)
 
-    def _values(self, args: Any, path: KeyPath) -> tuple[Any, ...]:
+    def _integers(self, kind: str, args: list, path: KeyPath, at: KeyPath) -> IntParam:
+        for i, a in enumerate(args):
+            if float(a) != int(a):
+                raise self.source.error(path, f"{kind} bounds must be integers, got {excerpt(a)}", at=at + (i,))
+            if abs(int(a)) > MAX_INT_BOUND:
+                raise self.source.error(path, f"{kind} bounds must be within +-2**53, got {excerpt(a)}",
+                                        at=at + (i,))
+        low, high = int(args[0]), int(args[1])
+        if low > high:
+            raise self.source.error(path, "low must be <= high (both are included)", at=at)
+        if kind == "lograndint" and low < 1:
+            raise self.source.error(path, "lograndint needs low >= 1", at=at)
+        return IntParam(low, high, log=kind == "lograndint")
+
+    def _quantum(self, q: float, low: float, high: float, path: KeyPath, at: KeyPath) -> float:
+        """quniform's q: positive, at most the range, and dividing both bounds (as Ray requires)."""
+        if q <= 0:
+            raise self.source.error(path, "quniform q must be > 0", at=at + (2,))
+        if q > high - low:
+            raise self.source.error(path, "quniform q must not exceed high - low", at=at + (2,))
+        for bound in (low, high):
+            steps = bound / q
+            if not math.isfinite(steps) or not math.isclose(steps, round(steps)):
+                raise self.source.error(path, f"quniform bounds must be multiples of q={q:g}; "
+                                        f"{bound:g} is not", at=at)
+        return q
+
+    def _values(self, kind: str, args: Any, path: KeyPath) -> tuple[Any, ...]:
+        at = path + (kind,)
         if not isinstance(args, list) or not args:
-            raise self.source.error(path, "needs a non-empty list of values")
-        seen: list[Any] = []
+            raise self.source.error(path, f"{kind} needs a non-empty list of values", at=at)
         for i, v in enumerate(args):
-            if v in seen:
-                raise self.source.error(path + (i,), f"duplicate value {v!r}")
-            seen.append(v)
+            if any(_same_value(v, seen) for seen in args[:i]):
+                raise self.source.error(path, f"{kind} has the value {excerpt(v)} twice", at=at + (i,))
         return tuple(args)
 
     def _conditional(self, args: dict, path: KeyPath) -> Conditional:
+        at = path + ("choice",)
         if not args:
-            raise self.source.error(path, "needs at least one branch")
+            raise self.source.error(path, "a conditional choice needs at least one branch", at=at)
         branches: dict[str, Nested] = {}
         for name, sub in args.items():
-            bpath = path + (name,)
+            bpath = at + (name,)
             if sub is None:
                 sub = {}
             if not isinstance(sub, dict):

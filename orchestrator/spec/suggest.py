@@ -6,12 +6,18 @@ from typing import Iterable
 
 
 def did_you_mean(word: object, options: Iterable[object]) -> str:
-    """` (did you mean 'x'?)` when `word` is close to one of `options`, else ``."""
-    names = [str(o) for o in options]
-    match = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    """` (did you mean 'x'?)` when `word` is close to one of `options` (ignoring case), else ``."""
+    names = {str(o).lower(): str(o) for o in options}
+    match = difflib.get_close_matches(str(word).lower(), list(names), n=1, cutoff=0.6)
+    return f" (did you mean {names[match[0]]!r}?)" if match else ""
 
 
 def one_of(options: Iterable[object]) -> str:
     """`one of a, b, c` for messages."""
     return "one of " + ", ".join(str(o) for o in options)
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """`repr(value)`, cut to about `limit` characters, for one-line messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
