@@ -4,35 +4,46 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from orchestrator.errors import SpecError
-from orchestrator.spec.yaml_source import SourceMap, parse_yaml_text
+from orchestrator.spec.yaml_source import KeyPath, SourceMap, format_path, parse_yaml_text
 
 
 def apply_overrides(raw: Any, source: SourceMap, overrides: Sequence[str]) -> Any:
     """Set each `a.b.c=value` (value read as YAML) in `raw`, creating mappings on the way.
     Errors later found in an overridden key name the `--set` that put it there."""
-    if raw is None:
-        raw = {}
     for item in overrides:
         origin = f"--set {item}"
         key, sep, text = item.partition("=")
-        parts = key.strip().split(".")
-        if not sep or not all(parts):
-            raise SpecError("expected key.path=value", file="--set", path=key.strip() or "<spec>")
-        value, _ = parse_yaml_text(text, file=origin)
+        path = tuple(key.strip().split("."))
+        if not sep or not all(path):
+            raise SpecError(f"expected key.path=value, got {item!r}", file="--set",
+                            path=key.strip() or "<spec>")
+        value = _parse_value(text, origin, path)
+        if raw is None:
+            raw = {}
         if not isinstance(raw, dict):
             raise SpecError("the spec is not a mapping", file=origin, path="<spec>")
         node = raw
-        for i, part in enumerate(parts[:-1]):
+        for i, part in enumerate(path[:-1]):
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
             if not isinstance(child, dict):
                 raise SpecError(f"cannot set inside a {type(child).__name__}", file=origin,
-                                path=".".join(parts[: i + 1]))
+                                path=format_path(path[: i + 1]))
             node = child
-        node[parts[-1]] = value
-        path = tuple(parts)
+        node[path[-1]] = value
         source.origins[path] = origin
         for k in [p for p in source.lines if p[: len(path)] == path]:
             del source.lines[k]
     return raw
+
+
+def _parse_value(text: str, origin: str, path: KeyPath) -> Any:
+    """The YAML value of one override; its errors name the `--set` and the key path."""
+    try:
+        value, _ = parse_yaml_text(text, file=origin)
+    except SpecError as exc:
+        inner = "" if exc.path in (None, "<spec>") else exc.path
+        where = format_path(path) + ("" if not inner or inner.startswith("[") else ".") + inner
+        raise SpecError(exc.reason, file=origin, path=where) from None
+    return value

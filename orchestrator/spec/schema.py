@@ -1,13 +1,13 @@
 """The validated spec: every key of design.md, typed, with located one-line errors."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from orchestrator.space.model import Nested, SpaceParser
-from orchestrator.spec.suggest import did_you_mean, one_of
+from orchestrator.spec.numbers import MAX_INT_BOUND, as_number, is_finite_number
+from orchestrator.spec.suggest import did_you_mean, excerpt, one_of
 from orchestrator.spec.yaml_source import KeyPath, SourceMap
 
 NAME_PATTERN = re.compile(r"^[a-z0-9_-]+$")
@@ -139,10 +139,11 @@ class _Reader:
              required: bool = False) -> str:
         value = self.string(key, default, required=required)
         if value not in options:
-            raise self.error(key, f"{value!r} is not {one_of(options)}{did_you_mean(value, options)}")
+            raise self.error(key, f"{excerpt(value)} is not {one_of(options)}{did_you_mean(value, options)}")
         return value
 
-    def integer(self, key: str, default: int | None, *, minimum: int | None = None) -> int | None:
+    def integer(self, key: str, default: int | None, *, minimum: int | None = None,
+                maximum: int = MAX_INT_BOUND) -> int | None:
         if not self.has(key):
             return default
         value = self.raw[key]
@@ -152,19 +153,16 @@ class _Reader:
             raise self.error(key, f"must be an integer, got {_type_name(value)}")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be >= {minimum}, got {value}")
+        if value > maximum:
+            raise self.error(key, f"must be <= {maximum}")
         return value
 
     def number(self, key: str, default: float | None, *, minimum: float | None = None,
                above: float | None = None) -> float | None:
         if not self.has(key):
             return default
-        value = self.raw[key]
-        if isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        value = as_number(self.raw[key])
+        if not is_finite_number(value):
             raise self.error(key, f"must be a finite number, got {_type_name(value)}")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be >= {minimum:g}, got {value:g}")
@@ -233,15 +231,15 @@ def build_spec(raw: Any, source: SourceMap) -> Spec:
 
     name = top.string("name", required=True)
     if not NAME_PATTERN.match(name):
-        raise top.error("name", f"{name!r} must match [a-z0-9_-]+ (it names the sweep's folder)")
+        raise top.error("name", f"{excerpt(name)} must match [a-z0-9_-]+ (it names the sweep's folder)")
     trainable = top.string("trainable", required=True)
     if ":" in trainable:
         if not TRAINABLE_REF.match(trainable):
-            raise top.error("trainable", f"{trainable!r} must be a registered name or 'package.module:function'")
+            raise top.error("trainable", f"{excerpt(trainable)} must be a registered name or 'package.module:function'")
     else:
         known = _known_trainables()
         if known is not None and trainable not in known:
-            raise top.error("trainable", f"unknown trainable {trainable!r}{did_you_mean(trainable, known)}; "
+            raise top.error("trainable", f"unknown trainable {excerpt(trainable)}{did_you_mean(trainable, known)}; "
                             f"registered: {', '.join(known)} (or use 'package.module:function')")
     metric = top.string("metric", required=True)
     mode = top.enum("mode", MODES, required=True)
@@ -294,47 +292,50 @@ def _search(top: _Reader, space: Nested) -> SearchSettings:
     method = reader.enum("method", SEARCH_METHODS, "random")
     num_samples = reader.integer("num_samples", 1 if method == "grid" else 10, minimum=1)
     max_concurrent = reader.integer("max_concurrent", 0, minimum=0)
-    seed = reader.integer("seed", None, minimum=0)
+    seed = reader.integer("seed", None, minimum=0, maximum=2**32 - 1)  # numpy's seed range
     bayes = reader.mapping("bayes")
     if bayes and method != "bayes":
         raise reader.error("bayes", f"bayes options need search.method: bayes (method is {method!r})")
-    validators = _bayes_option_validators()
-    if validators is not None and bayes:
-        _check_options(top.source, ("search", "bayes"), bayes, validators)
+    validators = _bayes_option_validators() if bayes else None  # imports skopt and Ray: only when asked
+    if validators is not None:
+        bayes = _check_options(top.source, ("search", "bayes"), bayes, validators)
     return SearchSettings(method=method, num_samples=num_samples, max_concurrent=max_concurrent,
                           seed=seed, bayes=bayes)
 
 
 def _check_options(source: SourceMap, path: KeyPath, options: dict[str, Any],
-                   validators: dict[str, Any]) -> None:
-    """Check searcher options against the searcher's declared keys and types/choices."""
+                   validators: dict[str, Any]) -> dict[str, Any]:
+    """Check searcher options against the searcher's declared keys and rules; return the
+    checked values (a rule may convert, e.g. an integer to a float)."""
+    checked: dict[str, Any] = {}
     for key, value in options.items():
         if key not in validators:
             raise source.error(path + (key,), f"unknown option{did_you_mean(key, validators)}; "
                                f"expected {one_of(validators)}")
-        problem = _check_rule(validators[key], value)
-        if problem:
-            raise source.error(path + (key,), problem)
+        try:
+            checked[key] = _apply_rule(validators[key], value)
+        except (ValueError, TypeError) as exc:
+            raise source.error(path + (key,), str(exc).splitlines()[0] if str(exc) else "invalid value") from None
+    return checked
 
 
-def _check_rule(rule: Any, value: Any) -> str | None:
-    """A rule is a type (or tuple of types), a collection of allowed values, or a callable
-    returning a problem text (or None)."""
+def _apply_rule(rule: Any, value: Any) -> Any:
+    """A rule is a type (or tuple of types), a collection of allowed values, or a callable that
+    returns the checked value; a value the rule refuses raises ValueError saying why."""
     if isinstance(rule, type) or (isinstance(rule, tuple) and rule and all(isinstance(r, type) for r in rule)):
         types = rule if isinstance(rule, tuple) else (rule,)
         if float in types:
             types = types + (int,)
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            return f"must be {' or '.join(t.__name__ for t in types)}, got {_type_name(value)}"
-        return None
+            raise ValueError(f"must be {' or '.join(t.__name__ for t in types)}, got {_type_name(value)}")
+        return value
     if isinstance(rule, (tuple, list, set, frozenset)):
         if value not in rule:
-            return f"{value!r} is not {one_of(rule)}{did_you_mean(value, rule)}"
-        return None
+            raise ValueError(f"{excerpt(value)} is not {one_of(rule)}{did_you_mean(value, rule)}")
+        return value
     if callable(rule):
-        problem = rule(value)
-        return str(problem) if problem else None
-    return None
+        return rule(value)
+    return value
 
 
 def _early_stopping(top: _Reader) -> EarlyStopping:
