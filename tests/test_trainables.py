@@ -67,6 +67,38 @@ def test_report_casts_metrics_and_round_trips_state() -> None:
     assert trial.run_locally(train, {"expect": {"a": 1}}, resume_from={"a": 1}).results
 
 
+def test_report_outside_any_run_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    trial.report({"val_accuracy": 0.5}, state={"epoch": 1})
+    assert "val_accuracy=0.5" in capsys.readouterr().out
+    assert trial.restore() is None
+
+
+def test_device_seeding_and_rng_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    monkeypatch.setenv("HPO_DEVICE", "cpu")
+    assert trial.trial_device() == torch.device("cpu")
+    trial.seed_everything(7)
+    saved = trial.rng_state()
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    trial.set_rng_state(saved)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+
+
+def test_user_trainable_final_fit_attribute(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainables import sklearn_models
+
+    def my_final_fit(config: dict, out_dir: str) -> dict:
+        return {"test_score": 1.0}
+
+    monkeypatch.setattr(sklearn_models.sklearn_regressor, "final_fit", my_final_fit,
+                        raising=False)
+    assert resolve_final_fit("trainables.sklearn_models:sklearn_regressor") is my_final_fit
+
+
 # --- scikit-learn ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model", [
@@ -182,56 +214,62 @@ def test_cash_classifier_dispatches_torch_branch(tmp_path: Path) -> None:
 
 
 # --- under Ray Tune ----------------------------------------------------------------------------
+# One sweep, two trials side by side (cheaper than two sweeps on 2 cores):
+#  "peaked": its metric peaks at epoch 3 of 6 and it crashes once at epoch 5; the retry must
+#            resume from its checkpoint and the best checkpoint kept must be epoch 3.
+#  "torch":  torch_mlp for 3 epochs, checkpointing `state.pt` each epoch.
 
-def _tuner(trainable, param_space: dict, storage: Path, metric: str, mode: str, keep: int = 2,
-           max_failures: int = 0):
+@pytest.fixture(scope="module")
+def tune_results(ray_local, tmp_path_factory: pytest.TempPathFactory) -> dict:
     from ray import tune
 
-    return tune.Tuner(
-        trainable, param_space=param_space,
-        tune_config=tune.TuneConfig(metric=metric, mode=mode, num_samples=1),
-        run_config=tune.RunConfig(
-            storage_path=str(storage), name="t", verbose=0,
-            failure_config=tune.FailureConfig(max_failures=max_failures),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=keep,
-                                                    checkpoint_score_attribute=metric,
-                                                    checkpoint_score_order=mode)))
+    storage = tmp_path_factory.mktemp("tune")
 
-
-def test_best_epoch_checkpoint_survives_a_retry(ray_local, storage_dir: Path) -> None:
-    """The metric peaks at epoch 3 of 6 and the trial crashes once at epoch 5: the retry
-    resumes from its checkpoint, and the best checkpoint kept is epoch 3, not the last."""
-
-    def peaked(config: dict) -> None:
+    def _under_tune(config: dict) -> None:
         from pathlib import Path as P
 
         from orchestrator import trial as t
+        from trainables import resolve as find
 
+        if config["which"] == "torch":
+            find("torch_mlp")({**TORCH_FAST, "max_epochs": 3})
+            return
         state = t.restore()
         for epoch in range((state or {"epoch": 0})["epoch"] + 1, 7):
             if epoch == 5 and not P(config["marker"]).exists():
                 P(config["marker"]).touch()
                 raise RuntimeError("injected failure")
-            t.report({"score": 10.0 - (epoch - 3) ** 2, "epoch": epoch},
+            t.report({"val_accuracy": 0.9 - 0.05 * (epoch - 3) ** 2, "epoch": epoch},
                      state={"epoch": epoch, "resumed": state is not None})
 
-    grid = _tuner(peaked, {"marker": str(storage_dir / "crashed")}, storage_dir, "score", "max",
-                  max_failures=1).fit()
-    result = grid[0]
+    tuner = tune.Tuner(
+        _under_tune,
+        param_space={"which": tune.grid_search(["peaked", "torch"]),
+                     "marker": str(storage / "crashed")},
+        tune_config=tune.TuneConfig(num_samples=1),
+        run_config=tune.RunConfig(
+            storage_path=str(storage), name="t", verbose=0,
+            failure_config=tune.FailureConfig(max_failures=1),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2,
+                                                    checkpoint_score_attribute="val_accuracy",
+                                                    checkpoint_score_order="max")))
+    return {r.config["which"]: r for r in tuner.fit()}
+
+
+def test_best_epoch_checkpoint_survives_a_retry(tune_results: dict) -> None:
+    result = tune_results["peaked"]
     assert result.error is None
     assert result.metrics["epoch"] == 6 and result.metrics["training_iteration"] == 6
-    best = result.get_best_checkpoint("score", "max")
-    with best.as_directory() as directory:
-        state = trial.load_state(directory)
-    assert state["epoch"] == 3
+    with result.get_best_checkpoint("val_accuracy", "max").as_directory() as directory:
+        assert trial.load_state(directory)["epoch"] == 3
+    kept = sorted(int(metrics["epoch"]) for _, metrics in result.best_checkpoints)
+    assert 3 in kept and len(kept) <= 3  # the best two by val_accuracy, plus the latest
     with result.checkpoint.as_directory() as directory:
         assert trial.load_state(directory) == {"epoch": 6, "resumed": True}
 
 
-def test_torch_mlp_under_tune(ray_local, storage_dir: Path) -> None:
-    grid = _tuner(resolve("torch_mlp"), {**TORCH_FAST, "max_epochs": 3}, storage_dir,
-                  "val_accuracy", "max").fit()
-    result = grid[0]
+def test_torch_mlp_under_tune(tune_results: dict) -> None:
+    result = tune_results["torch"]
     assert result.error is None and result.metrics["training_iteration"] == 3
     assert result.metrics["val_accuracy"] > 0.8
     with result.checkpoint.as_directory() as directory:
