@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,6 @@ JOB_TIMEOUT_S = 180.0
 # working_dir), as a user's own code would be.
 PROBE_SOURCE = '''
 """Test trainables that write one JSON record per event into config["record_dir"]."""
-import copy
 import json
 import os
 import tempfile
@@ -294,19 +292,21 @@ def submitted_job_id(result: subprocess.CompletedProcess) -> str:
     return line.rsplit(" ", 1)[1]
 
 
-def wait_status(job_id: str, address: str, env: dict[str, str], want: set[str],
-                timeout_s: float = JOB_TIMEOUT_S) -> str:
-    """Poll `hpo status` until the job reaches one of `want` (or any end); its status."""
-    deadline = time.monotonic() + timeout_s
-    status = "?"
-    while time.monotonic() < deadline:
-        result = hpo("status", job_id, "--address", address, env=env)
-        assert result.returncode == 0, result.stderr
-        status = next(l.split()[1] for l in result.stdout.splitlines() if l.startswith("status:"))
-        if status in want or status in {"SUCCEEDED", "FAILED", "STOPPED"}:
-            return status
-        time.sleep(2)
-    raise AssertionError(f"job {job_id} still {status} after {timeout_s:.0f}s")
+def job_status(job_id: str, address: str, env: dict[str, str]) -> tuple[str, str]:
+    """(status, the whole `hpo status` output)."""
+    result = hpo("status", job_id, "--address", address, env=env)
+    assert result.returncode == 0, result.stderr
+    return next(l.split()[1] for l in result.stdout.splitlines() if l.startswith("status:")), result.stdout
+
+
+def follow_to_end(job_id: str, address: str, env: dict[str, str], timeout_s: float = JOB_TIMEOUT_S) -> str:
+    """`hpo logs JOB --follow` until the job ends (one blocking call rather than polling `hpo status`,
+    which on a busy machine costs a Ray import per poll); asserts it SUCCEEDED; the job's output."""
+    result = hpo("logs", job_id, "--address", address, "--follow", env=env, timeout=timeout_s)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert f"job {job_id}: SUCCEEDED" in result.stderr
+    assert job_status(job_id, address, env)[0] == "SUCCEEDED"
+    return result.stdout
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -320,12 +320,6 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
 
 def best_manifest(storage: Path, name: str) -> dict:
     return json.loads((storage / name / "best" / "best.json").read_text())
-
-
-def job_logs(job_id: str, address: str, env: dict[str, str]) -> str:
-    result = hpo("logs", job_id, "--address", address, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 # --- cluster configs (no cluster needed) ---------------------------------------------------------------------
@@ -477,11 +471,12 @@ def test_submit_status_logs(cluster: LocalCluster, authed: dict[str, str], tmp_p
     assert job_id.startswith("hpo-quad-")
     assert f"dashboard: {cluster.jobs_address}/#/jobs/{job_id}" in submitted.stdout
 
-    assert wait_status(job_id, cluster.jobs_address, authed, {"SUCCEEDED"}) == "SUCCEEDED"
-    status = hpo("status", job_id, "--address", cluster.jobs_address, env=authed).stdout
+    followed = follow_to_end(job_id, cluster.jobs_address, authed)
+    status = job_status(job_id, cluster.jobs_address, authed)[1]
     assert "sweep:     quad (spec quad.yaml)" in status and "--set search.num_samples=3" in status
 
-    logs = job_logs(job_id, cluster.jobs_address, authed)
+    logs = hpo("logs", job_id, "--address", cluster.jobs_address, env=authed).stdout
+    assert "best config:" in followed and "dashboard: http://" in followed
     manifest = best_manifest(tmp_path / "runs", "quad")
     assert manifest["num_trials"] == 3 and manifest["num_failed"] == 0
     assert "best config:" in logs and f"x: {manifest['config']['x']}" in logs
@@ -520,7 +515,7 @@ def test_stop_a_running_sweep(cluster: LocalCluster, authed: dict[str, str], tmp
 
     stopped = hpo("stop", job_id, "--address", cluster.jobs_address, env=authed)
     assert stopped.returncode == 0 and f"job {job_id}: STOPPED" in stopped.stdout, stopped.stderr
-    assert wait_status(job_id, cluster.jobs_address, authed, {"STOPPED"}, 10) == "STOPPED"
+    assert job_status(job_id, cluster.jobs_address, authed)[0] == "STOPPED"
     seen = len(records(record_dir))
     time.sleep(3)
     assert len(records(record_dir)) <= seen + 2   # its trials are gone too (one may be mid-write)
@@ -535,12 +530,11 @@ def test_fractional_gpus_bound_concurrency(cluster: LocalCluster, authed: dict[s
     record_dir = tmp_path / "records"
     write_probe(tmp_path / "code")
     spec = write_spec(tmp_path, "gpus", {
-        "trainable": "cluster_probe:gpu_probe", "config": {"record_dir": str(record_dir), "hold_s": 4},
+        "trainable": "cluster_probe:gpu_probe", "config": {"record_dir": str(record_dir), "hold_s": 3},
         "space": {"x": {"uniform": [0.0, 6.0]}}, "search": {"method": "random", "num_samples": 8, "seed": 0},
         "resources": {"cpu": 0.25, "gpu": 0.5}, "runtime_env": {"working_dir": "code"}})
     job_id = submitted_job_id(hpo("submit", str(spec), "--address", cluster.jobs_address, env=authed))
-    assert wait_status(job_id, cluster.jobs_address, authed, {"SUCCEEDED"}) == "SUCCEEDED", \
-        job_logs(job_id, cluster.jobs_address, authed)[-3000:]
+    follow_to_end(job_id, cluster.jobs_address, authed)
 
     ran = [r for r in records(record_dir) if r["event"] == "ran"]
     assert len(ran) == 8 and {r["node"] for r in ran} == {"worker"}
@@ -585,8 +579,7 @@ def test_lost_node_trials_resume_on_survivor(cluster: LocalCluster, authed: dict
     assert killed and not worker.pids()
     lost_at = time.time()
 
-    assert wait_status(job_id, cluster.jobs_address, authed, {"SUCCEEDED"}, 240) == "SUCCEEDED", \
-        job_logs(job_id, cluster.jobs_address, authed)[-3000:]
+    follow_to_end(job_id, cluster.jobs_address, authed, 240)
     seen = records(record_dir)
     trials = {r["trial"] for r in seen}
     assert len(trials) == 4
