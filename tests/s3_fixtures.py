@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from typing import Callable, Iterator
 
@@ -36,6 +37,7 @@ class MotoServer:
         self.port = port or free_port()
         self._factory = lambda: ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server = None
+        self._lock = threading.Lock()  # stop() may be called from several upload threads at once
 
     @property
     def endpoint_url(self) -> str:
@@ -47,9 +49,10 @@ class MotoServer:
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        with self._lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
 
 
 def s3_client(endpoint_url: str):
