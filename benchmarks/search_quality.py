@@ -233,20 +233,23 @@ def summarize(regrets: list[float]) -> dict[str, float]:
 
 
 def suggest_latency(n_obs: int, repeats: int = 15, **options: Any) -> dict[str, float]:
-    """Median / max wall time of one suggest on Hartmann6 after `n_obs` observations."""
+    """Median / max time of one suggest on Hartmann6 after `n_obs` observations (wall and CPU)."""
     problem = PROBLEMS["hartmann6"]
     searcher = SkOptSearch(space=problem.space, metric="y", mode="min", random_state=0, n_initial_points=n_obs,
                            **options)
     for i in range(n_obs):
         config = searcher.suggest(f"warm{i}")
         searcher.on_trial_complete(f"warm{i}", {"y": problem.func(config)})
-    times = []
+    wall, cpu = [], []
     for i in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         config = searcher.suggest(str(i))
-        times.append(time.perf_counter() - start)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         searcher.on_trial_complete(str(i), {"y": problem.func(config)})
-    return {"median_s": float(np.median(times)), "max_s": float(np.max(times)), "repeats": repeats}
+    return {"median_wall_s": float(np.median(wall)), "max_wall_s": float(np.max(wall)),
+            "median_cpu_s": float(np.median(cpu)), "max_cpu_s": float(np.max(cpu)), "repeats": repeats,
+            "options": options or "defaults"}
 
 
 # ---- through Ray ----------------------------------------------------------------------
@@ -285,7 +288,19 @@ def main() -> None:
     parser.add_argument("--ray", action="store_true", help="also run Branin through tune.Tuner")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--max-seeds", nargs="*", default=[], metavar="METHOD=N",
+                        help="fewer seeds for slow methods, e.g. optuna_gp=3")
+    parser.add_argument("--merge", nargs="*", type=Path, default=[], help="result files to merge into --out")
     args = parser.parse_args()
+    if args.merge:
+        merged: dict[str, Any] = {}
+        for path in args.merge:
+            part = json.loads(path.read_text())
+            merged = {**merged, **part, "results": {**merged.get("results", {}), **part.get("results", {})}}
+        args.out.write_text(json.dumps(merged, indent=1))
+        print_table(merged["results"])
+        return
+    max_seeds = {k: int(v) for k, v in (item.split("=") for item in args.max_seeds)}
 
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     results: dict[str, Any] = previous.get("results", {})
@@ -297,7 +312,8 @@ def main() -> None:
             problem = PROBLEMS[name]
             for conc in concurrencies:
                 start = time.perf_counter()
-                runs = [runner(problem, max(BUDGETS), seed, conc, **kwargs) for seed in range(args.seeds)]
+                seeds = min(args.seeds, max_seeds.get(method, args.seeds))
+                runs = [runner(problem, max(BUDGETS), seed, conc, **kwargs) for seed in range(seeds)]
                 entry = {str(b): summarize([problem.regret(best_so_far(problem, r, b)) for r in runs])
                          for b in BUDGETS}
                 entry["seconds"] = time.perf_counter() - start
@@ -309,12 +325,14 @@ def main() -> None:
                 args.out.write_text(json.dumps({**previous, "results": results}, indent=1))
     out = {**previous, "results": results}
     if not args.no_latency:
-        out["latency"] = {str(n): suggest_latency(n) for n in (100, 300)}
+        out["latency"] = {f"{n}|{label}": suggest_latency(n, **opts) for n in (100, 300)
+                          for label, opts in (("defaults", {}), ("EI", {"acq_func": "EI"}))}
         print("suggest latency:", json.dumps(out["latency"]))
     if args.ray:
         out["ray_branin_c1"] = ray_check(min(args.seeds, 3))
         print("through tune.Tuner, branin:", out["ray_branin_c1"])
-    out["meta"] = {"seeds": args.seeds, "budgets": list(BUDGETS), "python": platform.python_version(),
+    out["meta"] = {"seeds": args.seeds, "max_seeds": max_seeds, "budgets": list(BUDGETS),
+                   "python": platform.python_version(),
                    "cpu_count": os.cpu_count(), "note": "regret at 30 read from the 60-evaluation runs"}
     args.out.write_text(json.dumps(out, indent=1))
     print_table(results)

@@ -14,7 +14,7 @@ the best acquisition value over all arms, on one shared y scale), parallel sugge
   initial_point_generator random | lhs | sobol | halton | hammersly    (default random)
   acq_optimizer           auto | lbfgs | sampling                      (default auto: lbfgs for GP)
   n_points                acquisition samples per proposal             (default 1000)
-  n_restarts_optimizer    L-BFGS starts on the acquisition             (default 5)
+  n_restarts_optimizer    L-BFGS starts on the acquisition             (default 2)
   xi                      EI/PI exploration margin, in std units of y  (default 0.01)
   kappa                   LCB exploration weight kappa_0               (default 1.96)
   kappa_decay             kappa_t = kappa_0 * kappa_decay**t, t = observations (default 1.0)
@@ -32,6 +32,7 @@ every trial at its rung.
 """
 from __future__ import annotations
 
+import copy
 import math
 import pickle
 import warnings
@@ -119,7 +120,7 @@ class SkOptSearch(Searcher):
         random_state: int | None = None,
         acq_optimizer: str = "auto",
         n_points: int = 1000,
-        n_restarts_optimizer: int = 5,
+        n_restarts_optimizer: int = 2,
         xi: float = 0.01,
         kappa: float = 1.96,
         kappa_decay: float = 1.0,
@@ -185,7 +186,7 @@ class SkOptSearch(Searcher):
         self._initial = []
         for index, arm in enumerate(space.arms):
             seed = int(self._rng.randint(0, 2**31 - 1))
-            dims = [c.dimension for c in arm.coordinates]
+            dims = [copy.deepcopy(c.dimension) for c in arm.coordinates]  # skopt sets transforms on them
             user = self._user_optimizer if index == 0 else None
             self._models.append(BranchModel(dims, self._settings, seed, optimizer=user) if dims else None)
             quota = max(2, math.ceil(self._n_initial_points / n_arms)) if n_arms > 1 else self._n_initial_points

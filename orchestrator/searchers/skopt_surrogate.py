@@ -37,7 +37,7 @@ class SurrogateSettings:
     acq_func: str = "gp_hedge"
     acq_optimizer: str = "auto"
     n_points: int = 1000
-    n_restarts_optimizer: int = 5
+    n_restarts_optimizer: int = 2
     gp_restarts: int = 2
     full_fit_every: int = 10
 
