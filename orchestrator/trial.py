@@ -37,7 +37,6 @@ Outside Ray Tune (debugging a trainable, a final fit) the helpers still work: wi
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import pickle
 import random
@@ -261,7 +260,7 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: Mapping[str, Any]) -> None:
-    """Put back generator states saved by `rng_state`, so a restored trial draws the same numbers."""
+    """Put back states saved by `rng_state`, so a restored trial draws the same numbers."""
     import numpy as np
 
     random.setstate(state["python"])
@@ -270,5 +269,6 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
         import torch
 
         torch.set_rng_state(state["torch"])
-        if "cuda" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda"])
+        cuda = state.get("cuda")
+        if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)  # same GPU count; elsewhere the CUDA draws differ

@@ -83,7 +83,7 @@ def catalogue(task: Task) -> dict[str, Algorithm]:
 
 
 def _coerce(cls: type, name: str, value: Any) -> Any:
-    """Plain Python values; integral floats (from quniform, Bayes) become ints where ints are due."""
+    """Plain Python values; integral floats (quniform, Bayes) become ints where ints are due."""
     if hasattr(value, "item") and callable(value.item):
         value = value.item()
     if isinstance(value, float) and value.is_integer():

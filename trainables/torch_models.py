@@ -30,7 +30,7 @@ from torch import nn
 from orchestrator import trial
 from trainables import datasets, torch_nets
 from trainables.artifacts import CARD_FILE, write_card
-from trainables.preprocessing import build_scaler
+from trainables.preprocessing import build_scaler, scaler_name
 from trainables.threads import limited_threads
 from trainables.torch_optim import build_optimizer, build_schedule
 
@@ -62,10 +62,10 @@ def _problem(config: Mapping[str, Any], net: str, final: bool) -> Problem:
         raise ValueError(f"torch_cnn needs an image dataset (digits), not {splits.name!r}")
     X_fit, y_fit = splits.train_val() if final else (splits.X_train, splits.y_train)
     X_eval, y_eval = (splits.X_test, splits.y_test) if final else (splits.X_val, splits.y_val)
+    if net == "cnn" and scaler_name(config.get("scaler"), "standard") == "pca":
+        raise ValueError("torch_cnn keeps the image shape: scaler pca is not allowed")
     scaler = build_scaler(config.get("scaler"), splits.n_features, default="standard")
     if scaler is not None:
-        if net == "cnn" and scaler.__class__.__name__ == "PCA":
-            raise ValueError("torch_cnn keeps the image shape: scaler pca is not allowed")
         X_fit, X_eval = scaler.fit_transform(X_fit), scaler.transform(X_eval)
     problem = Problem(splits.task, X_fit, y_fit, X_eval, y_eval, splits.n_classes,
                       splits.image_shape, scaler)
