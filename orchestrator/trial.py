@@ -271,4 +271,4 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
         torch.set_rng_state(state["torch"])
         cuda = state.get("cuda")
         if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)  # same GPU count; elsewhere the CUDA draws differ
+            torch.cuda.set_rng_state_all(cuda)  # else CUDA draws differ
