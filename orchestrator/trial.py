@@ -270,5 +270,6 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
 
         torch.set_rng_state(state["torch"])
         cuda = state.get("cuda")  # put back only onto as many GPUs as it was taken from
-        if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        if cuda is not None and torch.cuda.is_available() \
+                and len(cuda) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(cuda)
