@@ -144,7 +144,7 @@ class SpaceParser:
 
     def _integers(self, kind: str, args: list, path: KeyPath, at: KeyPath) -> IntParam:
         for i, a in enumerate(args):
-            if float(a) != int(a):
+            if isinstance(a, float) and not a.is_integer():
                 raise self.source.error(path, f"{kind} bounds must be integers, got {excerpt(a)}", at=at + (i,))
             if abs(int(a)) > MAX_INT_BOUND:
                 raise self.source.error(path, f"{kind} bounds must be within +-2**53, got {excerpt(a)}",

@@ -106,7 +106,7 @@ class _Reader:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            raise source.error(path, f"must be a mapping, got {_type_name(raw)}")
+            raise source.error(path, f"must be a mapping, got {_shown(raw)}")
         allowed = tuple(allowed)
         for key in raw:
             if key not in allowed:
@@ -131,8 +131,10 @@ class _Reader:
                 self.required(key)
             return default
         value = self.raw[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be a non-empty string, got {_type_name(value)}")
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, got {_shown(value)}")
+        if not value.strip():
+            raise self.error(key, "must not be empty")
         return value
 
     def enum(self, key: str, options: tuple[str, ...], default: str | None = None, *,
@@ -150,7 +152,7 @@ class _Reader:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(key, f"must be an integer, got {_type_name(value)}")
+            raise self.error(key, f"must be an integer, got {_shown(value)}")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be >= {minimum}, got {value}")
         if value > maximum:
@@ -163,7 +165,7 @@ class _Reader:
             return default
         value = as_number(self.raw[key])
         if not is_finite_number(value):
-            raise self.error(key, f"must be a finite number, got {_type_name(value)}")
+            raise self.error(key, f"must be a finite number, got {_shown(value)}")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be >= {minimum:g}, got {value:g}")
         if above is not None and value <= above:
@@ -175,7 +177,7 @@ class _Reader:
             return {}
         value = self.raw[key]
         if not isinstance(value, dict):
-            raise self.error(key, f"must be a mapping, got {_type_name(value)}")
+            raise self.error(key, f"must be a mapping, got {_shown(value)}")
         return value
 
     def string_list(self, key: str) -> tuple[str, ...]:
@@ -192,11 +194,15 @@ class _Reader:
         return _Reader(self.source, self.raw.get(key), self.path + (key,), allowed)
 
 
-def _type_name(value: Any) -> str:
+def _shown(value: Any) -> str:
+    """A value as a message shows it: scalars as written (cut short), collections by kind."""
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return excerpt(value)
+    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
 
 
 def _known_trainables() -> list[str] | None:
@@ -327,7 +333,7 @@ def _apply_rule(rule: Any, value: Any) -> Any:
         if float in types:
             types = types + (int,)
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            raise ValueError(f"must be {' or '.join(t.__name__ for t in types)}, got {_type_name(value)}")
+            raise ValueError(f"must be {' or '.join(t.__name__ for t in types)}, got {_shown(value)}")
         return value
     if isinstance(rule, (tuple, list, set, frozenset)):
         if value not in rule:

@@ -8,7 +8,9 @@ from typing import Iterable
 def did_you_mean(word: object, options: Iterable[object]) -> str:
     """` (did you mean 'x'?)` when `word` is close to one of `options` (ignoring case), else ``."""
     names = {str(o).lower(): str(o) for o in options}
-    match = difflib.get_close_matches(str(word).lower(), list(names), n=1, cutoff=0.6)
+    text = str(word).lower()
+    match = [n for n in names if len(text) >= 3 and n.startswith(text)][:1]  # `grace`: grace_period
+    match = match or difflib.get_close_matches(text, list(names), n=1, cutoff=0.6)
     return f" (did you mean {names[match[0]]!r}?)" if match else ""
 
 

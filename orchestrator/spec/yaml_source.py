@@ -197,7 +197,8 @@ class _Builder:
     def check_tag(self, node: Node, path: KeyPath) -> None:
         """Only plain data: strings, numbers, booleans, null, mappings and lists."""
         if node.tag not in _STANDARD_TAGS:
-            raise self.source.error(path, f"YAML tag {excerpt(node.tag)} is not allowed (plain data only)")
+            shown = "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag  # as written
+            raise self.source.error(path, f"YAML tag {excerpt(shown, 80)} is not allowed (plain data only)")
 
     def scalar(self, node: ScalarNode, path: KeyPath) -> Any:
         """A scalar's value, by its (standard) tag."""
