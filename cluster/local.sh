@@ -110,11 +110,11 @@ cmd_down() {
     kill -TERM $pids 2>/dev/null || true
     local _
     for _ in $(seq 30); do
-      pids="$(for p in $pids; do kill -0 "$p" 2>/dev/null && echo "$p"; done)"
+      pids="$(for p in $pids; do if kill -0 "$p" 2>/dev/null; then echo "$p"; fi; done)"
       [ -z "$pids" ] && break
       sleep 0.5
     done
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+    if [ -n "$pids" ]; then kill -KILL $pids 2>/dev/null || true; fi
   fi
   rm -rf "$STATE"
   echo "cluster in $STATE stopped"

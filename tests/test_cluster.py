@@ -397,6 +397,50 @@ def test_kuberay_manifest_has_what_kuberay_requires() -> None:
         assert "rayStartParams" in group
 
 
+# --- staging (no cluster needed) ------------------------------------------------------------------------------
+
+def test_staged_runtime_env_carries_spec_and_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.jobs.staging import staged_sweep
+    from orchestrator.jobs.submit import build_entrypoint, storage_on_cluster
+    from orchestrator.spec import load_spec
+
+    code = tmp_path / "project" / "code"
+    (code / "pkg").mkdir(parents=True)
+    (code / "pkg" / "__init__.py").write_text("")
+    (code / "__pycache__").mkdir()
+    (code / "train.py").write_text("def f(config): pass\n")
+    (tmp_path / "project" / "mylib").mkdir()
+    (tmp_path / "project" / "mylib" / "__init__.py").write_text("")
+    write_probe(tmp_path / "project")
+    spec_path = write_spec(tmp_path / "project", "staged", {
+        "trainable": "train:f", "space": {"x": {"uniform": [0.0, 1.0]}}, "storage": "./runs",
+        "runtime_env": {"working_dir": "code", "py_modules": ["mylib", "cluster_probe.py", "s3://b/m.zip"],
+                        "pip": ["scipy>=1.10"], "env_vars": {"A": "1"}}})
+    spec = load_spec(spec_path, ["search.num_samples=2"])
+    with staged_sweep(spec, spec_path) as staged:
+        shipped = sorted(p.name for p in staged.working_dir.iterdir())
+        env = staged.runtime_env
+        assert shipped == ["cluster_probe.py", "pkg", "staged.yaml", "train.py"]   # no __pycache__
+        assert env["working_dir"] == str(staged.working_dir)
+        assert env["py_modules"] == [str(tmp_path / "project" / "mylib"), "s3://b/m.zip"]
+        assert env["pip"] == ["scipy>=1.10"] and env["env_vars"] == {"A": "1"}
+    assert not staged.working_dir.exists()
+
+    monkeypatch.chdir(tmp_path)
+    storage, note = storage_on_cluster(spec, tmp_path)
+    assert storage == str(tmp_path / "runs") and "s3://" in note
+    assert build_entrypoint("my spec.yaml", ["name=a b"], storage) == \
+        f"hpo run 'my spec.yaml' --quiet --address auto --storage {tmp_path / 'runs'} --set 'name=a b'"
+
+
+def test_missing_code_path_is_one_line(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, "nocode", {"trainable": "m:f", "space": {"x": {"uniform": [0.0, 1.0]}},
+                                           "runtime_env": {"py_modules": ["missing_pkg"]}})
+    result = hpo("submit", str(spec), "--address", f"http://127.0.0.1:{free_port()}", env=client_env(home=tmp_path))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "runtime_env.py_modules[0]: 'missing_pkg' not found" in result.stderr
+
+
 # --- errors that need no cluster -----------------------------------------------------------------------------
 
 def test_unreachable_address_is_one_line(tmp_path: Path) -> None:
@@ -480,7 +524,8 @@ def test_submit_status_logs(cluster: LocalCluster, authed: dict[str, str], tmp_p
     manifest = best_manifest(tmp_path / "runs", "quad")
     assert manifest["num_trials"] == 3 and manifest["num_failed"] == 0
     assert "best config:" in logs and f"x: {manifest['config']['x']}" in logs
-    for text in (submitted.stdout, submitted.stderr, status, logs):
+    for text in (submitted.stdout, submitted.stderr, followed, status, logs,
+                 (tmp_path / "runs" / "quad" / "hpo.log").read_text()):
         assert cluster.auth_token not in text
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from orchestrator.jobs import JobInfo, JobsClient, follow_logs, submit_sweep, wait_until_done
 from orchestrator.jobs.follow import exit_code
-from orchestrator.spec import load_spec
 
 STOP_WAIT_S = 30.0
 ADDRESS_HELP = ("the cluster's Jobs API (its dashboard), e.g. http://HEAD:8265 "
@@ -59,17 +58,15 @@ def _job(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec, args.overrides)   # a bad spec fails before the cluster is contacted
-    client = JobsClient(args.address)
-    job = submit_sweep(spec, overrides=args.overrides, client=client)
+    job = submit_sweep(args.spec, address=args.address, overrides=args.overrides)
     print(f"submitted sweep {job.sweep_name} as job {job.job_id}")
     print(f"dashboard: {job.job_url}")
     if job.storage_note:
         print(f"note: {job.storage_note}", file=sys.stderr)
     if not args.follow:
-        print(f"follow it: hpo logs {job.job_id} --follow --address {client.address}")
+        print(f"follow it: hpo logs {job.job_id} --follow --address {job.address}")
         return 0
-    return _followed(client, job.job_id)
+    return _followed(JobsClient(job.address), job.job_id)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

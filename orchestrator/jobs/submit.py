@@ -20,6 +20,7 @@ class SubmittedJob:
     """A launched sweep: its job id, where to watch it, and what the driver runs."""
 
     job_id: str
+    address: str                   # the Jobs API it went to
     dashboard_url: str
     job_url: str
     sweep_name: str
@@ -66,12 +67,12 @@ def submit_sweep(spec: Spec | str | Path, *, address: str | None = None, overrid
     if not spec.source_file:
         raise ValueError("submit_sweep needs a spec read from a file (load_spec)")
     spec_path = Path(spec.source_file)
-    client = client or JobsClient(address)
     storage, note = storage_on_cluster(spec, Path.cwd())
-    with staged_sweep(spec, spec_path) as staged:
+    with staged_sweep(spec, spec_path) as staged:   # missing code paths fail before connecting
+        client = client or JobsClient(address)
         entrypoint = build_entrypoint(staged.spec_file, overrides, storage)
         job_id = client.submit(entrypoint=entrypoint, runtime_env=staged.runtime_env,
                                submission_id=submission_id_for(spec.name),
                                metadata={"hpo_sweep": spec.name, "hpo_spec": staged.spec_file})
-    return SubmittedJob(job_id=job_id, dashboard_url=client.dashboard_url(), job_url=client.dashboard_url(job_id),
+    return SubmittedJob(job_id=job_id, address=client.address, dashboard_url=client.dashboard_url(), job_url=client.dashboard_url(job_id),
                         sweep_name=spec.name, entrypoint=entrypoint, storage_note=note)
