@@ -13,7 +13,8 @@ import pandas as pd
 from orchestrator.redaction import redact
 from orchestrator.report import outcomes
 from orchestrator.report.plots import OUTCOME_COLORS, Plot
-from orchestrator.report.sweep_data import FINISHED, SweepData, flatten
+from orchestrator.report.configs import flatten
+from orchestrator.report.sweep_data import FINISHED, SweepData
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1180px;

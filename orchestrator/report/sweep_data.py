@@ -18,6 +18,7 @@ import pandas as pd
 from orchestrator.errors import UserInputError
 from orchestrator.redaction import redact
 from orchestrator.report import outcomes
+from orchestrator.report.configs import flatten
 from orchestrator.report.folder import Entry, SweepFolder
 from orchestrator.storage import BEST_FOLDER, StorageLocation, resolve_storage
 
@@ -112,18 +113,6 @@ def max_t_of(spec: Mapping[str, Any]) -> int | None:
     """The per-trial iteration cap a spec sets (`early_stopping.max_t`), if any."""
     value = (spec.get("early_stopping") or {}).get("max_t")
     return int(value) if isinstance(value, (int, float)) else None
-
-
-def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as one level of dotted keys; lists and other values kept as they are."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value if not isinstance(value, (list, tuple)) else str(list(value))
-    return flat
 
 
 def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None) -> SweepData:
