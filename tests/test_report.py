@@ -14,7 +14,6 @@ import pytest
 
 from orchestrator.cli.main import main
 from orchestrator.report import load_sweep, write_report
-from orchestrator.report.sweep_data import flatten
 from s3_fixtures import s3_client
 
 REPO = Path(__file__).resolve().parents[1]
@@ -233,10 +232,13 @@ def test_report_and_ls_on_s3(sweep, report, s3_server, tmp_path, capsys):
     html = (out / "report.html").read_text()
     assert f"hpo best {uri} --endpoint-url {s3_server}" in html
     assert [r[1] for r in leaderboard_rows(html)] == list(report.leaderboard["trial_id"])
+    live = make_running(sweep, tmp_path / "live")
+    pafs.copy_files(str(live), f"{bucket}/sweeps/live", source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=s3)
     capsys.readouterr()
     assert main(["ls", f"s3://{bucket}/sweeps", "--endpoint-url", s3_server]) == 0
-    row = capsys.readouterr().out.splitlines()[1].split()
-    assert row[:4] == ["rep", "finished", "6", "0"]
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows[0][:5] == ["live", "running", "4/6", "ended,", "1"] and rows[1][:4] == ["rep", "finished", "6", "0"]
 
 
 # --- in a browser --------------------------------------------------------------------------------------------------
