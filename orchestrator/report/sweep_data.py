@@ -143,7 +143,7 @@ def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None)
     max_t = max_t_of(spec)
 
     trial_rows, result_rows, config_rows = [], [], []
-    for trial_id in sorted(set(files) | set(known)):
+    for trial_id in sorted(set(files) | set(known), key=_creation_order):
         found = files.get(trial_id, TrialFiles(config=None, rows=[], error=None))
         info = known.get(trial_id, {})
         config = found.config if found.config is not None else info.get("config") or {}
@@ -163,7 +163,8 @@ def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None)
 
 
 def ray_trials(state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """trial id -> {status, config, dir (its folder's name)} from Ray's experiment state (each entry is [trial JSON, runtime JSON])."""
+    """trial id -> {status, config, dir (its folder's name)} from Ray's experiment state (each entry
+    of `trial_data` is [trial JSON, runtime JSON])."""
     found: dict[str, dict[str, Any]] = {}
     for entry in (state or {}).get("trial_data") or []:
         try:
@@ -175,10 +176,17 @@ def ray_trials(state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
         config = trial.get("config")
         found[trial["trial_id"]] = {
             "status": trial.get("status"),
-            "config": config if isinstance(config, dict) else None,
+            "config": _plain(config) if isinstance(config, dict) else None,
             "dir": trial.get("relative_logdir"),
         }
     return found
+
+
+def _plain(value: Any) -> Any:
+    """A config from Ray's state with the values Ray could only pickle (hex blobs) shown as `<object>`."""
+    if isinstance(value, dict):
+        return "<object>" if value.get("_type") == "CLOUDPICKLE_FALLBACK" else {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,12 @@ def read_trial_files(folder: SweepFolder, name: str, *, with_error: bool) -> Tri
     lines = [line.strip() for line in (raw or b"").decode("utf-8", errors="replace").splitlines() if line.strip()]
     error = lines[-1] if lines else ("error" if raw is not None else None)
     return TrialFiles(config=config if isinstance(config, dict) else None, rows=rows, error=error)
+
+
+def _creation_order(trial_id: str) -> tuple[int, str]:
+    """Ray numbers the trials of a sweep in the order it creates them: `<run prefix>_<counter>`."""
+    counter = trial_id.rsplit("_", 1)[-1]
+    return (int(counter) if counter.isdigit() else 1 << 30, trial_id)
 
 
 def _trial_id_of(dirname: str, found: TrialFiles) -> str:
