@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import io
 import platform
+import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
@@ -97,6 +98,7 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
     try:
         dashboard = connect(address)
         reattach_logs(handler)
+        spec = _without_missing_gpus(spec, local=address is None, stream=stream or sys.stdout)
         view = ProgressView(spec.metric, spec.mode, _expected_trials(spec), stream=stream, quiet=quiet)
         watch = SweepWatch()
         build = _restore_tuner if resume else _new_tuner
@@ -138,6 +140,18 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
         best_iteration=best.iteration, published_uri=published, num_trials=len(results),
         failures=failures, dashboard_url=dashboard, log_file=str(log_path),
     )
+
+
+def _without_missing_gpus(spec: Spec, *, local: bool, stream: TextIO) -> Spec:
+    """On a local Ray with no GPU, trials asking for one would wait forever: say so in one
+    line and run them on CPU. Clusters keep the request (an autoscaler may add GPU nodes)."""
+    import ray
+
+    if not local or spec.resources.gpu <= 0 or ray.cluster_resources().get("GPU", 0) > 0:
+        return spec
+    stream.write(f"hpo: no GPU on this machine: running the trials on CPU "
+                 f"(resources.gpu {spec.resources.gpu:g} ignored)\n")
+    return replace(spec, resources=replace(spec.resources, gpu=0.0))
 
 
 def _tuner_parts(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list) -> dict[str, Any]:
