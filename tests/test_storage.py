@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -72,6 +73,11 @@ def test_resolve_s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert s3_server in resolve_storage("s3://bucket-a").display
     with pytest.raises(StorageError, match="unknown storage_options"):
         resolve_storage("s3://bucket-a", {"secret_key": "x"})
+    assert loc.filesystem.request_checksum == "when_required"  # plain part bodies for S3-compatible servers
+    chunked = resolve_storage("s3://bucket-a", {"endpoint_url": s3_server, "request_checksum": "WHEN_SUPPORTED"})
+    assert pickle.loads(pickle.dumps(chunked.filesystem)).request_checksum == "when_supported"  # as Ray ships it
+    with pytest.raises(StorageError, match="request_checksum must be one of"):
+        resolve_storage("s3://bucket-a", {"request_checksum": "sometimes"})
     with pytest.raises(StorageError, match="set AWS_PROFILE"):
         resolve_storage("s3://bucket-a", {"profile": "dev"})
     with pytest.raises(StorageError, match="credentials do not belong"):

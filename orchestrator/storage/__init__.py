@@ -8,10 +8,12 @@ Layout of a sweep `<storage>/<name>/` (Ray Tune's experiment folder):
                                    manifest, then deletes all but the current and previous folders
     final/final.json, final/model-<version>/   what `hpo train --from-best` writes (default --out)
 
-S3 settings come from the standard AWS chain (env, ~/.aws, instance roles); `AWS_ENDPOINT_URL` or
-`storage_options.endpoint_url` points at MinIO or another S3-compatible server. Servers that handle the SDK's
-`aws-chunked` uploads with trailing checksums poorly (older S3-compatibles, moto) want the standard AWS switch
-`AWS_REQUEST_CHECKSUM_CALCULATION=when_required` in the environment (it reaches Ray workers too).
+S3 settings come from the standard AWS chain (env, AWS_PROFILE, ~/.aws, instance roles); `AWS_ENDPOINT_URL` or
+`storage_options.endpoint_url` points at MinIO or another S3-compatible server. For such a custom endpoint the
+SDK's request checksums default to `when_required` (plain part bodies; many S3-compatible servers handle the
+`aws-chunked` trailing-checksum uploads of `when_supported` slowly or not at all); `storage_options.request_checksum`
+or AWS_REQUEST_CHECKSUM_CALCULATION overrides it. No credential is ever passed to the filesystem object, because
+Ray pickles it into the sweep folder (tuner.pkl).
 """
 from orchestrator.storage.best import BestTrial, fetch_best, load_best, read_best
 from orchestrator.storage.integrity import IntegrityError

@@ -15,7 +15,8 @@ from orchestrator.storage import s3
 
 # Keys a spec may give under `storage_options`. Credentials and profile names are deliberately absent: they come from
 # the AWS chain (env, AWS_PROFILE, instance role), so nothing secret is ever pickled into Ray's tuner.pkl.
-STORAGE_OPTIONS: set[str] = {"endpoint_url", "region", "role_arn", "connect_timeout", "request_timeout", "max_attempts"}
+STORAGE_OPTIONS: set[str] = {"endpoint_url", "region", "role_arn", "connect_timeout", "request_timeout", "max_attempts",
+                             "request_checksum"}
 
 
 @dataclass(frozen=True)
