@@ -243,7 +243,7 @@ class LocalCluster:
         """SIGTERM the nodes' processes (workers first), then SIGKILL what is left."""
         for node in reversed(self.nodes):
             kill_pids(node.pids(), signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 8   # Ray's GCS can take long to honour SIGTERM
         while time.monotonic() < deadline and any(n.pids() for n in self.nodes):
             time.sleep(0.5)
         for node in self.nodes:
@@ -562,7 +562,7 @@ def test_stop_a_running_sweep(cluster: LocalCluster, authed: dict[str, str], tmp
     assert stopped.returncode == 0 and f"job {job_id}: STOPPED" in stopped.stdout, stopped.stderr
     assert job_status(job_id, cluster.jobs_address, authed)[0] == "STOPPED"
     seen = len(records(record_dir))
-    time.sleep(3)
+    time.sleep(2)
     assert len(records(record_dir)) <= seen + 2   # its trials are gone too (one may be mid-write)
 
     again = hpo("stop", job_id, "--address", cluster.jobs_address, env=authed)
@@ -633,12 +633,17 @@ def test_lost_node_trials_resume_on_survivor(cluster: LocalCluster, authed: dict
     for trial in trials:
         done = max(r["epoch"] for r in seen if r["trial"] == trial and r["event"] == "epoch")
         assert done == epochs, f"trial {trial} stopped at epoch {done}"
+    resumed = []
     for trial in on_worker:
         before = max((r["epoch"] for r in seen if r["trial"] == trial and r["event"] == "epoch"
                       and r["time"] < lost_at), default=0)
         restarts = [r for r in seen if r["trial"] == trial and r["event"] == "start" and r["time"] > lost_at]
         if before < epochs:   # it was still running on the worker when the node died
             assert restarts and all(r["node"] == "head" for r in restarts)
-            assert restarts[0]["from_epoch"] >= min(before, 1) and restarts[0]["from_epoch"] <= before
+            # from its last checkpoint: the last epoch recorded, or one more if the node died
+            # between the checkpoint and the record
+            assert min(before, 1) <= restarts[0]["from_epoch"] <= before + 1
+            resumed += [trial] if restarts[0]["from_epoch"] >= 2 else []
+    assert resumed, "no trial resumed from a checkpoint"
     manifest = best_manifest(tmp_path / "runs", "lost")
     assert manifest["num_trials"] == 4 and manifest["num_failed"] == 0

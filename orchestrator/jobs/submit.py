@@ -74,5 +74,6 @@ def submit_sweep(spec: Spec | str | Path, *, address: str | None = None, overrid
         job_id = client.submit(entrypoint=entrypoint, runtime_env=staged.runtime_env,
                                submission_id=submission_id_for(spec.name),
                                metadata={"hpo_sweep": spec.name, "hpo_spec": staged.spec_file})
-    return SubmittedJob(job_id=job_id, address=client.address, dashboard_url=client.dashboard_url(), job_url=client.dashboard_url(job_id),
-                        sweep_name=spec.name, entrypoint=entrypoint, storage_note=note)
+    return SubmittedJob(job_id=job_id, address=client.address, dashboard_url=client.dashboard_url(),
+                        job_url=client.dashboard_url(job_id), sweep_name=spec.name, entrypoint=entrypoint,
+                        storage_note=note)
