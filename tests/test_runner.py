@@ -159,3 +159,13 @@ storage: %s
         if config["model"]["name"] == "knn":
             assert 1 <= config["model"]["k"] <= 3
     assert {c["model"]["name"] for c in configs} == set(keys)
+
+
+def test_gpu_request_on_a_gpu_less_local_ray_runs_on_cpu_with_one_line(ray_local, tmp_path, capsys):
+    spec = write(tmp_path, QUAD_SPEC.replace("checkpoint: {keep: 1}", "resources: {cpu: 1, gpu: 0.5}"))
+    code = main(["run", str(spec), "--storage", str(tmp_path / "r"), "--quiet",
+                 "--set", "search.num_samples=1", "--set", "config.epochs=1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    notes = [line for line in out.splitlines() if "no GPU" in line]
+    assert notes == ["hpo: no GPU on this machine: running the trials on CPU (resources.gpu 0.5 ignored)"]
