@@ -111,10 +111,20 @@ def test_preflight_missing_bucket(s3_server: str) -> None:
 
 
 def test_preflight_wrong_endpoint(make_bucket, s3_server: str) -> None:
+    import http.server
+    import threading
+
     from s3_fixtures import free_port
 
     assert_one_line_error(s3_location(f"http://127.0.0.1:{free_port()}", make_bucket()),
                           "cannot reach the S3 endpoint")
+    not_s3 = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=not_s3.serve_forever, daemon=True).start()
+    try:
+        assert_one_line_error(s3_location(f"http://127.0.0.1:{not_s3.server_address[1]}", "bucket-x"),
+                              "does not answer like an S3 server")
+    finally:
+        not_s3.shutdown()
 
 
 def test_preflight_no_credentials(make_bucket, s3_server: str, tmp_path: Path,

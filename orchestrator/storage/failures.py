@@ -14,6 +14,8 @@ _KNOWN: tuple[tuple[str, str], ...] = (
      "cannot reach the S3 endpoint"),
     (r"InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|InvalidToken|credentials",
      "the AWS credentials were rejected"),
+    (r"UNKNOWN \(HTTP status|RESOURCE_NOT_FOUND.*No response body",
+     "the endpoint does not answer like an S3 server (wrong endpoint URL?)"),
     (r"ACCESS_DENIED|AccessDenied|Access Denied|Forbidden|Permission denied|Errno 13", "access denied"),
     (r"Read-only file system|Errno 30", "the folder is read-only"),
     (r"No space left|Errno 28", "no space left on the device"),
