@@ -429,8 +429,8 @@ def test_staged_runtime_env_carries_spec_and_code(tmp_path: Path, monkeypatch: p
     monkeypatch.chdir(tmp_path)
     storage, note = storage_on_cluster(spec, tmp_path)
     assert storage == str(tmp_path / "runs") and "s3://" in note
-    assert build_entrypoint("my spec.yaml", ["name=a b"], storage) == \
-        f"hpo run 'my spec.yaml' --quiet --address auto --storage {tmp_path / 'runs'} --set 'name=a b'"
+    assert build_entrypoint("my spec.yaml", ["name=a b"], storage, ["--resume"]) == \
+        f"hpo run 'my spec.yaml' --quiet --address auto --resume --storage {tmp_path / 'runs'} --set 'name=a b'"
 
 
 def test_missing_code_path_is_one_line(tmp_path: Path) -> None:
@@ -532,7 +532,7 @@ def test_submit_status_logs(cluster: LocalCluster, authed: dict[str, str], tmp_p
 def test_client_without_token_is_refused(cluster: LocalCluster, tmp_path: Path) -> None:
     no_token = hpo("status", "hpo-any", "--address", cluster.jobs_address, env=client_env(home=tmp_path))
     assert no_token.returncode == 1 and no_token.stderr.count("\n") == 1
-    assert "authentication failed" in no_token.stderr and "RAY_AUTH_TOKEN" in no_token.stderr
+    assert "authentication failed" in no_token.stderr and "none was found; set RAY_AUTH_TOKEN" in no_token.stderr
 
     wrong = hpo("status", "hpo-any", "--address", cluster.jobs_address,
                 env=client_env("not-" + cluster.auth_token, home=tmp_path))
@@ -547,26 +547,40 @@ def test_client_without_token_is_refused(cluster: LocalCluster, tmp_path: Path) 
     assert from_file.stderr.count("\n") == 1
 
 
-def test_stop_a_running_sweep(cluster: LocalCluster, authed: dict[str, str], tmp_path: Path) -> None:
+def test_stop_then_resume_a_sweep(cluster: LocalCluster, authed: dict[str, str], tmp_path: Path) -> None:
+    """`hpo stop` ends a running sweep and its trials; `hpo submit --resume` continues it from the
+    trials' checkpoints to the end."""
     record_dir = tmp_path / "records"
     probe = write_probe(tmp_path / "code")
+    epochs = 16
     spec = write_spec(tmp_path, "long", {
         "trainable": "cluster_probe:resumable",
-        "config": {"record_dir": str(record_dir), "epochs": 200, "epoch_s": 0.5},
+        "config": {"record_dir": str(record_dir), "epochs": epochs, "epoch_s": 0.75},
         "space": {"x": {"uniform": [0.0, 6.0]}}, "search": {"method": "random", "num_samples": 2},
         "runtime_env": {"py_modules": [str(probe)]}})
     job_id = submitted_job_id(hpo("submit", str(spec), "--address", cluster.jobs_address, env=authed))
-    wait_for(lambda: any(r["event"] == "epoch" for r in records(record_dir)), 120, "a trial's first epoch")
+    sweep_dir = tmp_path / "runs" / "long"
+    wait_for(lambda: any(r["event"] == "epoch" and r["epoch"] >= 2 for r in records(record_dir))
+             and any(sweep_dir.glob("experiment_state-*.json")), 120, "trial progress and experiment state")
 
     stopped = hpo("stop", job_id, "--address", cluster.jobs_address, env=authed)
     assert stopped.returncode == 0 and f"job {job_id}: STOPPED" in stopped.stdout, stopped.stderr
     assert job_status(job_id, cluster.jobs_address, authed)[0] == "STOPPED"
+    stopped_at = time.time()
     seen = len(records(record_dir))
     time.sleep(2)
     assert len(records(record_dir)) <= seen + 2   # its trials are gone too (one may be mid-write)
-
     again = hpo("stop", job_id, "--address", cluster.jobs_address, env=authed)
     assert again.returncode == 0 and "already ended: STOPPED" in again.stdout
+
+    resumed = hpo("submit", str(spec), "--address", cluster.jobs_address, "--resume", "--follow", env=authed,
+                  timeout=JOB_TIMEOUT_S)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
+    assert "best config:" in resumed.stdout
+    after = [r for r in records(record_dir) if r["time"] > stopped_at]
+    assert any(r["event"] == "start" and r["from_epoch"] >= 1 for r in after)
+    assert {r["trial"] for r in after if r["event"] == "epoch" and r["epoch"] == epochs} == \
+        {r["trial"] for r in records(record_dir)}
 
 
 def test_fractional_gpus_bound_concurrency(cluster: LocalCluster, authed: dict[str, str], tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ import argparse
 import sys
 from datetime import datetime
 
+from orchestrator.errors import UserInputError
 from orchestrator.jobs import JobInfo, JobsClient, follow_logs, submit_sweep, wait_until_done
 from orchestrator.jobs.follow import exit_code
 
@@ -25,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _address(submit)
     submit.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a spec key, e.g. search.num_samples=8 (repeatable)")
+    submit.add_argument("--resume", action="store_true",
+                        help="continue the sweep stored at <storage>/<name> (e.g. after hpo stop)")
+    submit.add_argument("--fresh", action="store_true", help="replace an existing sweep of the same name")
     submit.add_argument("--follow", action="store_true",
                         help="stream the sweep's output until it ends; exit 0 only if it succeeded")
     submit.set_defaults(func=cmd_submit)
@@ -58,7 +62,10 @@ def _job(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    job = submit_sweep(args.spec, address=args.address, overrides=args.overrides)
+    if args.resume and args.fresh:
+        raise UserInputError("--resume and --fresh exclude each other")
+    flags = [flag for flag, on in (("--resume", args.resume), ("--fresh", args.fresh)) if on]
+    job = submit_sweep(args.spec, address=args.address, overrides=args.overrides, run_flags=flags)
     print(f"submitted sweep {job.sweep_name} as job {job.job_id}")
     print(f"dashboard: {job.job_url}")
     if job.storage_note:

@@ -125,9 +125,8 @@ class JobsClient:
         try:
             yield
         except AuthenticationError as exc:
-            refused = "Forbidden" in str(exc) or "invalid" in str(exc).lower()
-            why = (f"the cluster refused the token from {self._token.origin}" if refused and self._token
-                   else f"the cluster requires a token; {missing_token_hint()}")
+            why = (f"the cluster refused the token from {self._token.origin}" if self._token
+                   else f"a token is required and none was found; {missing_token_hint()}")
             raise AuthenticationFailed(f"authentication failed at {self.address}: {why}") from None
         except ConnectionError:
             raise ClusterUnreachable(f"cannot reach the Ray Jobs API at {self.address} "

@@ -28,9 +28,11 @@ class SubmittedJob:
     storage_note: str | None = None
 
 
-def build_entrypoint(spec_file: str, overrides: Sequence[str] = (), storage: str | None = None) -> str:
-    """The driver's shell command. `--address auto` joins the cluster the job runs in."""
-    args = [*ENTRYPOINT_COMMAND, spec_file, "--quiet", "--address", "auto"]
+def build_entrypoint(spec_file: str, overrides: Sequence[str] = (), storage: str | None = None,
+                     run_flags: Sequence[str] = ()) -> str:
+    """The driver's shell command. `--address auto` joins the cluster the job runs in;
+    `run_flags` are passed on to `hpo run` (`--resume`, `--fresh`)."""
+    args = [*ENTRYPOINT_COMMAND, spec_file, "--quiet", "--address", "auto", *run_flags]
     if storage:
         args += ["--storage", storage]
     for override in overrides:
@@ -58,7 +60,7 @@ def storage_on_cluster(spec: Spec, cwd: Path) -> tuple[str | None, str | None]:
 
 
 def submit_sweep(spec: Spec | str | Path, *, address: str | None = None, overrides: Sequence[str] = (),
-                 client: JobsClient | None = None) -> SubmittedJob:
+                 run_flags: Sequence[str] = (), client: JobsClient | None = None) -> SubmittedJob:
     """Stage a spec with the user's code and launch it as a Ray job. A spec given as a path is
     validated first, so a bad one fails before the cluster is contacted; a `Spec` must come from
     `load_spec(path, overrides)` with the same `overrides` (the driver re-applies them)."""
@@ -70,7 +72,7 @@ def submit_sweep(spec: Spec | str | Path, *, address: str | None = None, overrid
     storage, note = storage_on_cluster(spec, Path.cwd())
     with staged_sweep(spec, spec_path) as staged:   # missing code paths fail before connecting
         client = client or JobsClient(address)
-        entrypoint = build_entrypoint(staged.spec_file, overrides, storage)
+        entrypoint = build_entrypoint(staged.spec_file, overrides, storage, run_flags)
         job_id = client.submit(entrypoint=entrypoint, runtime_env=staged.runtime_env,
                                submission_id=submission_id_for(spec.name),
                                metadata={"hpo_sweep": spec.name, "hpo_spec": staged.spec_file})
