@@ -14,7 +14,7 @@ from orchestrator.redaction import redact
 from orchestrator.report import outcomes
 from orchestrator.report.plots import OUTCOME_COLORS, Plot
 from orchestrator.report.configs import flatten
-from orchestrator.report.sweep_data import FINISHED, SweepData
+from orchestrator.report.sweep_data import FINISHED, INTERRUPTED, SweepData
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1180px;
@@ -135,8 +135,11 @@ def render_html(data: SweepData, board: pd.DataFrame, plots: list[Plot], images:
     """The whole page as a string; `images` maps each plot's file name to its PNG bytes."""
     generated = generated or datetime.now(timezone.utc)
     command = best_command(data)
-    note = "" if data.status == FINISHED else \
-        "<p>The sweep has not published its best yet; this command works once it has finished.</p>"
+    note = {FINISHED: "",
+            INTERRUPTED: "<p>The sweep ended without publishing its best (was it stopped?): "
+                         "<code>hpo run SPEC --resume</code> continues it; this command works once it has.</p>",
+            }.get(data.status, "<p>The sweep has not published its best yet; this command works once it has "
+                               "finished.</p>")
     search, stopping = data.spec.get("search") or {}, data.spec.get("early_stopping") or {}
     subtitle = (f"{data.uri} · {search.get('method', '?')} search · early stopping "
                 f"{stopping.get('method', 'none')} · trainable {data.spec.get('trainable', '?')} · "
