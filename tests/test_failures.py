@@ -123,10 +123,10 @@ def _results_at(location) -> dict[str, list[dict]]:
     return found
 
 
-@pytest.mark.parametrize("backend", ["local", "s3"])
-def test_sigkilled_driver_resumes_without_losing_finished_trials(tmp_path, request, backend):
-    """A driver killed with SIGKILL mid-sweep; `--resume` completes it: finished trials are
-    not run again, and the sweep still has exactly num_samples trials."""
+@pytest.mark.parametrize("backend,stop", [("local", "SIGKILL"), ("s3", "SIGKILL"), ("local", "SIGINT")])
+def test_stopped_driver_resumes_without_losing_finished_trials(tmp_path, request, backend, stop):
+    """A driver killed with SIGKILL (or stopped by Ctrl-C) mid-sweep; `--resume` completes it:
+    finished trials are not run again, and the sweep still has exactly num_samples trials."""
     from orchestrator.storage import resolve_storage
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
@@ -160,8 +160,16 @@ storage: {storage}
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and len(finished()) < 2:
         time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    if stop == "SIGKILL":
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    else:  # Ctrl-C: Ray Tune saves the state; we exit 130 naming the resume command
+        os.kill(proc.pid, signal.SIGINT)
+        said, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 130, said
+        assert said.strip().splitlines()[-1] == (
+            f"hpo: error: interrupted; the sweep's state is saved in {sweep.display}. "
+            f"Resume with: hpo run {spec} --resume")
     done_before = finished()
     assert len(done_before) >= 2
     resumed = _hpo("run", str(spec), "--quiet", "--resume", env=env)

@@ -19,6 +19,7 @@ from ray.tune import Callback
 from orchestrator.redaction import redact
 from orchestrator.report import outcomes
 from orchestrator.report.configs import flatten
+from orchestrator.runner.trial_errors import last_error_line
 
 BAR_WIDTH = 20
 DEFAULT_WIDTH = 120         # when the terminal's width cannot be read
@@ -180,7 +181,7 @@ class ProgressView(Callback):
         self._ended(trial, trials, "TERMINATED")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.failed[trial.trial_id] = _last_error_line(trial)
+        self.failed[trial.trial_id] = last_error_line(trial)
         self._ended(trial, trials, "ERROR")
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -264,15 +265,6 @@ class ProgressView(Callback):
     def snapshot(self) -> ProgressState:
         """A copy of the state as it is now (for tests and for callers that render it themselves)."""
         return replace(self.state, counts=dict(self.state.counts), best_config=dict(self.state.best_config))
-
-
-def _last_error_line(trial: Any) -> str:
-    """The line that names a failed trial's error: Ray wraps the trainable's exception, whose own
-    message comes last."""
-    get_error = getattr(trial, "get_error", None)
-    error = get_error() if callable(get_error) else getattr(trial, "error_msg", None)
-    lines = [line.strip() for line in str(error or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "error"
 
 
 def _is_terminal(stream: TextIO) -> bool:

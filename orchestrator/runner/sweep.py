@@ -99,7 +99,8 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
         dashboard = connect(address)
         reattach_logs(handler)
         spec = _without_missing_gpus(spec, local=address is None, stream=stream or sys.stdout)
-        view = ProgressView(spec.metric, spec.mode, _expected_trials(spec), stream=stream, quiet=quiet)
+        view = ProgressView(spec.metric, spec.mode, _expected_trials(spec), stream=stream, quiet=quiet,
+                            max_t=spec.early_stopping.max_t)
         watch = SweepWatch()
         build = _restore_tuner if resume else _new_tuner
         tuner = build(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s), [view, watch])
@@ -108,15 +109,16 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
         started = time.monotonic()
         results = tuner.fit()
         elapsed = time.monotonic() - started
+    except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C
+        raise SweepInterrupted(_resume_hint(spec, sweep, storage)) from None
     finally:
         release_logs(handler)
     if watch.fatal:
         raise UserInputError(watch.fatal)
     out_of_time = spec.time_budget_s is not None and elapsed >= 0.95 * spec.time_budget_s
-    if _unfinished(results) and not out_of_time:
-        raise SweepInterrupted(f"interrupted; the sweep's state is saved in {sweep.display}. Resume with: "
-                               f"hpo run {spec.source_file or '<spec>'} --resume"
-                               + (f" --storage {storage}" if storage else ""))
+    expected = _expected_trials(spec)
+    if not out_of_time and (watch.unfinished or (expected is not None and len(results) < expected)):
+        raise SweepInterrupted(_resume_hint(spec, sweep, storage))
 
     failures = {r.metrics.get("trial_id", f"#{i}") if r.metrics else f"#{i}": _first_line(r.error)
                 for i, r in enumerate(results) if r.error is not None}
@@ -226,10 +228,12 @@ def _combine(*stoppers: Any) -> Any:
     return None if not found else found[0] if len(found) == 1 else CombinedStopper(*found)
 
 
-def _unfinished(results: Any) -> bool:
-    """Trials left pending or running: the run was interrupted (Ctrl-C), not finished."""
-    trials = getattr(getattr(results, "_experiment_analysis", None), "trials", None) or []
-    return any(t.status in ("PENDING", "RUNNING", "PAUSED") for t in trials)
+def _resume_hint(spec: Spec, sweep: StorageLocation, storage: str | None) -> str:
+    """What to tell a user whose sweep stopped early (Ctrl-C): where its state is, how to go on."""
+    if not _has_experiment(sweep):
+        return "interrupted before any trial started; nothing to resume"
+    return (f"interrupted; the sweep's state is saved in {sweep.display}. Resume with: "
+            f"hpo run {spec.source_file or '<spec>'} --resume" + (f" --storage {storage}" if storage else ""))
 
 
 def _expected_trials(spec: Spec) -> int | None:

@@ -1,4 +1,5 @@
-"""Ends a sweep early when its trials cannot succeed: the metric is never reported."""
+"""Watches a sweep: ends it early when its trials cannot succeed (the metric is never
+reported), and notes trials left unfinished (an interrupted run)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,6 +8,7 @@ from ray.tune import Callback
 from ray.tune.stopper import Stopper
 
 from orchestrator.runner.guard import MISSING_METRIC
+from orchestrator.runner.trial_errors import error_text
 
 
 class SweepWatch(Callback, Stopper):
@@ -15,7 +17,11 @@ class SweepWatch(Callback, Stopper):
 
     def __init__(self) -> None:
         self.fatal: str | None = None
+        self.unfinished = 0
         self._seen: set[str] = set()
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self.unfinished = sum(t.status in ("PENDING", "RUNNING", "PAUSED") for t in trials)
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         for trial in trials:
@@ -32,13 +38,3 @@ class SweepWatch(Callback, Stopper):
 
     def stop_all(self) -> bool:
         return self.fatal is not None
-
-
-def error_text(trial: Any) -> str:
-    """The errored trial's traceback text, from the error file Ray writes beside it."""
-    path = getattr(trial, "error_file", None)
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except (OSError, TypeError):
-        return str(trial.get_error() or "")

@@ -1,0 +1,26 @@
+"""Reading a failed trial's error on the driver, as soon as Ray reports the failure.
+
+`Trial.get_error()` is still empty when callbacks hear of the failure; the error file Ray
+writes beside the trial already holds the traceback.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def error_text(trial: Any) -> str:
+    """The errored trial's traceback text ("" when there is none)."""
+    path = getattr(trial, "error_file", None)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except (OSError, TypeError):
+        get_error = getattr(trial, "get_error", None)
+        error = get_error() if callable(get_error) else getattr(trial, "error_msg", None)
+        return str(error or "")
+
+
+def last_error_line(trial: Any) -> str:
+    """The line that names the original exception: the last non-empty one of the traceback."""
+    lines = [line.strip() for line in error_text(trial).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "error"
