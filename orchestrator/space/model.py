@@ -12,7 +12,7 @@ from typing import Any, Union
 
 from orchestrator.spec.numbers import MAX_INT_BOUND, as_number, is_finite_number
 from orchestrator.spec.suggest import did_you_mean, excerpt
-from orchestrator.spec.yaml_source import KeyPath, SourceMap
+from orchestrator.spec.yaml_source import KeyPath, SourceMap, format_path
 
 BRANCH_KEY = "name"  # the trial config names the chosen branch under this key
 
@@ -96,7 +96,7 @@ class SpaceParser:
         dist_keys = [k for k in keys if k in DISTRIBUTIONS]
         if dist_keys:
             if len(keys) > 1:
-                others = ", ".join(k for k in keys if k != dist_keys[0])
+                others = ", ".join(format_path((k,)) for k in keys if k != dist_keys[0])
                 raise self.source.error(path, f"'{dist_keys[0]}' must be the only key of a "
                                         f"distribution (also found: {others})")
             return self._distribution(dist_keys[0], raw[dist_keys[0]], path)

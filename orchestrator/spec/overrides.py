@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from orchestrator.errors import SpecError
+from orchestrator.spec.suggest import excerpt
 from orchestrator.spec.yaml_source import KeyPath, SourceMap, format_path, parse_yaml_text
 
 
@@ -11,12 +12,12 @@ def apply_overrides(raw: Any, source: SourceMap, overrides: Sequence[str]) -> An
     """Set each `a.b.c=value` (value read as YAML) in `raw`, creating mappings on the way.
     Errors later found in an overridden key name the `--set` that put it there."""
     for item in overrides:
-        origin = f"--set {item}"
+        origin = "--set " + _one_line(item)
         key, sep, text = item.partition("=")
         path = tuple(key.strip().split("."))
         if not sep or not all(path):
-            raise SpecError(f"expected key.path=value, got {item!r}", file="--set",
-                            path=key.strip() or "<spec>")
+            raise SpecError(f"expected key.path=value, got {excerpt(item, 80)}", file="--set",
+                            path=_one_line(key.strip()) or "<spec>")
         value = _parse_value(text, origin, path)
         if raw is None:
             raw = {}
@@ -47,3 +48,8 @@ def _parse_value(text: str, origin: str, path: KeyPath) -> Any:
         where = format_path(path) + ("" if not inner or inner.startswith("[") else ".") + inner
         raise SpecError(exc.reason, file=origin, path=where) from None
     return value
+
+
+def _one_line(text: str) -> str:
+    """`text` as typed when it is short and printable, else quoted and cut: messages stay one line."""
+    return text if text.isprintable() and len(text) <= 80 else excerpt(text, 80)

@@ -120,14 +120,20 @@ class _BoundedLoader(Composer, _SafeParser, _SpecResolver):
 KeyPath = tuple[Any, ...]
 
 
+_PLAIN_KEY = re.compile(r"[\w\-/:@+]{1,40}")
+
+
 def format_path(path: KeyPath) -> str:
-    """`("space", "model", 0)` -> `space.model[0]`."""
+    """`("space", "model", 0)` -> `space.model[0]`; a key with spaces, dots or other marks is
+    quoted (`config['a b']`), so that a path is always visible and on one line."""
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.fullmatch(str(part)):
             text += ("." if text else "") + str(part)
+        else:
+            text += f"[{excerpt(str(part))}]"
     return text or "<spec>"
 
 
@@ -239,11 +245,13 @@ def parse_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
         raise SpecError(str(exc), file=file, line=exc.line, path="<spec>") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        line = min(mark.line + 1, text.count("\n") + 1) if mark else None  # end of stream: last line
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         raise SpecError(f"invalid YAML: {problem}", file=file, line=line, path="<spec>") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"invalid YAML: {str(exc).splitlines()[0]}", file=file, path="<spec>") from None
+    except yaml.YAMLError as exc:  # a reader error (bad character) knows its offset, not its line
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        raise SpecError(f"invalid YAML: {str(exc).splitlines()[0]}", file=file, line=line, path="<spec>") from None
     except UnicodeError:
         raise SpecError("not valid UTF-8 text", file=file, path="<spec>") from None
     except RecursionError:
