@@ -53,3 +53,31 @@ def redacted_paths(value: Any, prefix: str = "") -> list[str]:
         for i, v in enumerate(value):
             found.extend(redacted_paths(v, f"{prefix}[{i}]"))
     return found
+
+
+def split_secrets(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`config` as (public part, secret part): secret-named entries at any depth move to the
+    second mapping, so they reach trials without being written by Ray (params.json, results)."""
+    public: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    for key, value in config.items():
+        if is_secret_key(key) and value is not None:
+            secrets[key] = value
+        elif isinstance(value, dict):
+            public[key], inner = split_secrets(value)
+            if inner:
+                secrets[key] = inner
+        else:
+            public[key] = value
+    return public, secrets
+
+
+def merge_secrets(config: dict[str, Any], secrets: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of `split_secrets`: a copy of `config` with the secret entries put back."""
+    merged = dict(config)
+    for key, value in secrets.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_secrets(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

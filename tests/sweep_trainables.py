@@ -64,3 +64,9 @@ def flaky(config: dict) -> None:
             trial.report({"other": value, "loss": -value})
             continue
         trial.report({"score": value, "resumed_from": state["epoch"]}, state={"epoch": epoch, "starts": 0})
+
+
+def needs_secret(config: dict) -> None:
+    """Reports `ok = 1` only when the spec's secret constants arrived in the config."""
+    ok = config.get("api_token") == "tok-9f8e7d" and config.get("db", {}).get("password") == "pw-1a2b3c"
+    tune.report({"ok": 1.0 if ok else 0.0, "public": config["db"]["host"]})

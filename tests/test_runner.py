@@ -169,3 +169,31 @@ def test_gpu_request_on_a_gpu_less_local_ray_runs_on_cpu_with_one_line(ray_local
     assert code == 0
     notes = [line for line in out.splitlines() if "no GPU" in line]
     assert notes == ["hpo: no GPU on this machine: running the trials on CPU (resources.gpu 0.5 ignored)"]
+
+
+def test_secret_constants_reach_trials_but_no_file(ray_local, tmp_path):
+    """Secret-looking config keys are given to the trainable, yet Ray writes them nowhere:
+    not in params.json, results, the stored spec, best.json or the log."""
+    from orchestrator import run_sweep
+
+    spec = write(tmp_path, """\
+name: secret
+trainable: sweep_trainables:needs_secret
+metric: ok
+mode: max
+config:
+  api_token: tok-9f8e7d
+  db: {host: db.local, password: pw-1a2b3c}
+space:
+  x: {uniform: [0, 1]}
+search: {num_samples: 2}
+storage: %s
+""" % (tmp_path / "runs"))
+    result = run_sweep(spec, quiet=True)
+    assert result.best_metric == 1.0
+    assert result.best_config["api_token"] == "***REDACTED***"
+    files = [p for p in (tmp_path / "runs" / "secret").rglob("*") if p.is_file()]
+    assert any(p.name == "params.json" for p in files) and any(p.name == "best.json" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        assert b"tok-9f8e7d" not in data and b"pw-1a2b3c" not in data, path

@@ -96,13 +96,16 @@ def watchdog(timeout_s: float | None) -> Iterator[None]:
         finished.set()
 
 
-def guard(trainable: Callable[[dict], None], metric: str,
-          timeout_s: float | None = None) -> Callable[[dict], None]:
-    """`trainable` with its reports checked and its run time bounded."""
+def guard(trainable: Callable[[dict], None], metric: str, timeout_s: float | None = None,
+          secrets: dict[str, Any] | None = None) -> Callable[[dict], None]:
+    """`trainable` with its reports checked, its run time bounded, and the spec's secret
+    constants put back into its config (they travel in this closure, never in Ray's
+    param_space, so Ray writes them nowhere)."""
+    from orchestrator.redaction import merge_secrets
 
     @functools.wraps(trainable)
     def guarded(config: dict) -> None:
         with checked_reports(metric), watchdog(timeout_s):
-            trainable(config)
+            trainable(merge_secrets(config, secrets) if secrets else config)
 
     return guarded

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence, TextIO
 from ray.tune.stopper import Stopper
 
 from orchestrator.errors import HpoError, SweepFailed, UserInputError
-from orchestrator.redaction import redact
+from orchestrator.redaction import merge_secrets, redact, split_secrets
 from orchestrator.runner.best_result import select_best
 from orchestrator.runner.guard import guard
 from orchestrator.runner.progress import ProgressView
@@ -103,7 +103,8 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
                             max_t=spec.early_stopping.max_t)
         watch = SweepWatch()
         build = _restore_tuner if resume else _new_tuner
-        tuner = build(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s), [view, watch])
+        _, secrets = split_secrets(spec.config)
+        tuner = build(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets), [view, watch])
         if not resume:
             write_stored_spec(sweep, redact(spec.raw))
         started = time.monotonic()
@@ -128,8 +129,10 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
             common, count = Counter(failures.values()).most_common(1)[0]
             raise SweepFailed(f"all {len(results)} trials failed; most common error ({count}x): {common}")
         raise SweepFailed(f"no trial reported a finite {spec.metric!r}; check the trainable's reports")
+    # the secrets never went through Ray: show their keys, never their values
+    shown_config = redact(merge_secrets(best.config, split_secrets(spec.config)[1]))
     manifest = {
-        "name": spec.name, "sweep_uri": sweep.uri, "config": best.config, "metric": spec.metric,
+        "name": spec.name, "sweep_uri": sweep.uri, "config": shown_config, "metric": spec.metric,
         "metric_value": best.metric_value, "mode": spec.mode, "trial_id": best.trial_id,
         "iteration": best.iteration, "spec": redact(spec.raw), "versions": versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -138,7 +141,7 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
     published = publish_best(sweep, best.checkpoint, manifest)
     return SweepResult(
         name=spec.name, sweep_uri=sweep.uri, metric=spec.metric, mode=spec.mode,
-        best_config=redact(best.config), best_metric=best.metric_value, best_trial_id=best.trial_id,
+        best_config=shown_config, best_metric=best.metric_value, best_trial_id=best.trial_id,
         best_iteration=best.iteration, published_uri=published, num_trials=len(results),
         failures=failures, dashboard_url=dashboard, log_file=str(log_path),
     )
@@ -182,7 +185,19 @@ def param_space_of(spec: Spec) -> dict[str, Any]:
     """The spec's constants and compiled search space, as one Ray param_space."""
     from orchestrator.space import to_param_space
 
-    return {**spec.config, **to_param_space(spec.space, grid=spec.search.method == "grid")}
+    public, _ = split_secrets(spec.config)  # secrets reach trials through `guard`, not Ray
+    return {**public, **to_param_space(spec.space, grid=spec.search.method == "grid")}
+
+
+@dataclass(frozen=True)
+class TrialName:
+    """`<sweep>_<trial id>`: trials read well in the dashboard. A class, not a lambda over the
+    spec, because Ray pickles it into tuner.pkl and the spec holds secrets."""
+
+    sweep: str
+
+    def __call__(self, trial: Any) -> str:
+        return f"{self.sweep}_{trial.trial_id}"
 
 
 def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list) -> Any:
@@ -200,8 +215,8 @@ def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callback
         num_samples=spec.search.num_samples,
         time_budget_s=spec.time_budget_s,
         reuse_actors=True,
-        trial_name_creator=lambda t: f"{spec.name}_{t.trial_id}",
-        trial_dirname_creator=lambda t: f"{spec.name}_{t.trial_id}",
+        trial_name_creator=TrialName(spec.name),
+        trial_dirname_creator=TrialName(spec.name),
     )
     return tune.Tuner(parts["trainable"], param_space=param_space, tune_config=tune_config,
                       run_config=parts["run_config"])
