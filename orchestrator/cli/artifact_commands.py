@@ -93,6 +93,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if final_fit is None:
         raise UserInputError(f"trainable {trainable!r} has no final fit (give it a `final_fit` attribute)")
     config = manifest.get("config") or {}
+    iteration = manifest.get("iteration")
+    if isinstance(iteration, int) and isinstance(config.get("max_epochs"), int) and iteration < config["max_epochs"]:
+        # the best checkpoint is the best-validation epoch: retrain for that many epochs
+        print(f"hpo: retraining for {iteration} epochs, where the best checkpoint was (max_epochs was "
+              f"{config['max_epochs']})", file=sys.stderr)
+        config = {**config, "max_epochs": iteration}
     for path in redacted_paths(config):
         print(f"hpo: warning: config key {path} was redacted in best.json; the trainable gets the placeholder",
               file=sys.stderr)
