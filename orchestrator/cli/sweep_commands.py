@@ -91,8 +91,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run_sweep(spec, address=args.address, storage=args.storage, resume=args.resume,
                        fresh=args.fresh, quiet=True if args.quiet else None)
     out = sys.stdout
-    if result.dashboard_url:
-        out.write(f"dashboard: {result.dashboard_url}\n")
     out.write(f"\ntrials: {result.num_trials}, failed: {len(result.failures)}\n")
     for trial_id, error in list(result.failures.items())[:10]:
         out.write(f"  failed {trial_id}: {error}\n")

@@ -98,6 +98,8 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
     try:
         dashboard = connect(address)
         reattach_logs(handler)
+        if dashboard:
+            (stream or sys.stdout).write(f"dashboard: {dashboard}\n")
         spec = _without_missing_gpus(spec, local=address is None, stream=stream or sys.stdout)
         view = ProgressView(spec.metric, spec.mode, _expected_trials(spec), stream=stream, quiet=quiet,
                             max_t=spec.early_stopping.max_t)
