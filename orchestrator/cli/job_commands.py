@@ -9,7 +9,7 @@ from orchestrator.errors import UserInputError
 from orchestrator.jobs import JobInfo, JobsClient, follow_logs, submit_sweep, wait_until_done
 from orchestrator.jobs.follow import exit_code
 
-STOP_WAIT_S = 30.0
+STOP_WAIT_S = 90.0   # the sweep saves its state first (RAY_JOB_STOP_WAIT_TIME_S, 60 s)
 ADDRESS_HELP = ("the cluster's Jobs API (its dashboard), e.g. http://HEAD:8265 "
                 "(default: RAY_API_SERVER_ADDRESS or RAY_ADDRESS)")
 
@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     logs.set_defaults(func=cmd_logs)
 
     stop = subparsers.add_parser("stop", help="stop a submitted sweep",
-                                 description="Stop a submitted sweep's job and wait (up to 30 s) until it ended.")
+                                 description="Stop a submitted sweep: Ray Tune ends it saving its state (resume it with "
+                                             "`hpo submit SPEC --resume`); waits until the job ended.")
     _job(stop)
     stop.add_argument("--no-wait", action="store_true", help="return once the stop was requested")
     stop.set_defaults(func=cmd_stop)

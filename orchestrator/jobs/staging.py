@@ -19,6 +19,12 @@ from typing import Any, Iterator
 from orchestrator.errors import UserInputError
 from orchestrator.spec import Spec
 
+# Read by the job's supervisor: `hpo stop` sends SIGINT, on which Ray Tune ends the sweep saving its
+# experiment state (so `hpo submit --resume` continues from the trials' checkpoints), and waits
+# this long before SIGKILL. Ray's default, SIGTERM after 3 s, would lose the state saved since the
+# last periodic upload.
+STOP_GRACEFULLY = {"RAY_JOB_STOP_SIGNAL": "SIGINT", "RAY_JOB_STOP_WAIT_TIME_S": "60"}
+
 # Never shipped from a working_dir (Ray also honours .gitignore files inside it).
 STAGING_IGNORE = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.pyc", ".pytest_cache", "runs")
 
@@ -64,13 +70,11 @@ def _py_modules(spec: Spec, base: Path) -> tuple[list[str], list[Path]]:
 def runtime_env_of(spec: Spec, working_dir: Path, py_modules: list[str]) -> dict[str, Any]:
     """The Ray runtime_env dict for the job."""
     settings = spec.runtime_env
-    env: dict[str, Any] = {"working_dir": str(working_dir)}
+    env: dict[str, Any] = {"working_dir": str(working_dir), "env_vars": {**STOP_GRACEFULLY, **settings.env_vars}}
     if py_modules:
         env["py_modules"] = py_modules
     if settings.pip:
         env["pip"] = list(settings.pip)
-    if settings.env_vars:
-        env["env_vars"] = dict(settings.env_vars)
     return env
 
 
