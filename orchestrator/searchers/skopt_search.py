@@ -275,9 +275,8 @@ class SkOptSearch(Searcher):
         kappa = self._kappa * self._kappa_decay ** len(ys)
         acq_kwargs = {"xi": self._xi, "kappa": kappa}
         best: tuple[float, int, list[Any]] | None = None
-        for arm, model in enumerate(self._models):
-            if model is None:
-                continue
+        for arm in self._arms_to_model():
+            model = self._models[arm]
             X, y = self._arm_data(arm, ys)
             if len(X) < 2:
                 continue
@@ -288,6 +287,18 @@ class SkOptSearch(Searcher):
                         best = (score, arm, x)
                     break
         return None if best is None else (best[1], best[2])
+
+    def _arms_to_model(self) -> list[int]:
+        """The arms the next point may come from: every arm with parameters, unless some hold
+        fewer than sqrt(n) of the n points so far; then the least tried of those. Expected
+        improvement alone starves a branch whose first points missed a narrow optimum."""
+        arms = [a for a, model in enumerate(self._models) if model is not None]
+        if len(arms) < 2:
+            return arms
+        counts = self._counts()
+        floor = math.isqrt(sum(counts))
+        starved = [a for a in arms if counts[a] < floor]
+        return [min(starved, key=lambda a: counts[a])] if starved else arms
 
     def _arm_data(self, arm: int, ys: np.ndarray) -> tuple[list[list[Any]], list[float]]:
         """The arm's observations plus its pending points, told the constant-liar value."""
