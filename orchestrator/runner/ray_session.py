@@ -1,11 +1,14 @@
 """Starting or joining Ray for a sweep, with Ray's own console noise sent to a log file."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
+from typing import Any, Iterator
 
 from orchestrator.errors import UserInputError
+from orchestrator.spec import Spec
 
 # Ray's console chatter (banners, per-trial tables, deprecation hints) goes to the sweep's log.
 _QUIET_ENV = {
@@ -66,7 +69,7 @@ def connect(address: str | None, *, runtime_env: dict | None = None) -> str | No
         if runtime_env:
             kwargs["runtime_env"] = runtime_env
         try:
-            if address:
+            if address or os.environ.get("RAY_ADDRESS"):  # join a cluster as it is
                 ray.init(address=address, **kwargs)
             else:
                 _workers_see_cwd()
@@ -75,6 +78,23 @@ def connect(address: str | None, *, runtime_env: dict | None = None) -> str | No
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserInputError(f"cannot connect to Ray at {address or 'local'}: {first}") from None
     return dashboard_url()
+
+
+@contextlib.contextmanager
+def cluster_code(spec: Spec, address: str | None) -> Iterator[dict[str, Any] | None]:
+    """The runtime_env that ships the spec's code (`runtime_env:` working_dir, py_modules,
+    pip, env_vars) when joining a cluster directly (`hpo run --address`). None for a local
+    Ray, and inside a Ray job, whose own runtime_env already holds the code."""
+    joining = address or os.environ.get("RAY_ADDRESS")
+    settings = spec.runtime_env
+    wanted = settings.working_dir or settings.py_modules or settings.pip or settings.env_vars
+    if not joining or not wanted or not spec.source_file or os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):
+        yield None
+        return
+    from orchestrator.jobs.staging import staged_sweep
+
+    with staged_sweep(spec, Path(spec.source_file)) as staged:  # kept until Ray has uploaded it
+        yield staged.runtime_env
 
 
 def _workers_see_cwd() -> None:

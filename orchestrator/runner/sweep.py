@@ -21,7 +21,7 @@ from orchestrator.runner.guard import guard
 from orchestrator.runner.progress import ProgressView
 from orchestrator.runner.resume import check_resumable, read_stored_spec, write_stored_spec
 from orchestrator.runner.sweep_watch import SweepWatch
-from orchestrator.runner.ray_session import connect, quiet_ray, reattach_logs, release_logs
+from orchestrator.runner.ray_session import cluster_code, connect, quiet_ray, reattach_logs, release_logs
 from orchestrator.spec import Spec, load_spec
 from orchestrator.storage import StorageLocation, preflight, publish_best, resolve_storage
 
@@ -96,7 +96,8 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
     log_path = _log_path(sweep)
     handler = quiet_ray(log_path)
     try:
-        dashboard = connect(address)
+        with cluster_code(spec, address) as runtime_env:
+            dashboard = connect(address, runtime_env=runtime_env)
         reattach_logs(handler)
         if dashboard:
             (stream or sys.stdout).write(f"dashboard: {dashboard}\n")
