@@ -320,8 +320,9 @@ def _check_options(source: SourceMap, path: KeyPath, options: dict[str, Any],
                                f"expected {one_of(validators)}")
         try:
             checked[key] = _apply_rule(validators[key], value)
-        except (ValueError, TypeError) as exc:
-            raise source.error(path + (key,), str(exc).splitlines()[0] if str(exc) else "invalid value") from None
+        except Exception as exc:  # a searcher's rule may fail in its own way (float(10**400))
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise source.error(path + (key,), reason[:200]) from None
     return checked
 
 
