@@ -528,3 +528,9 @@ def test_errors_in_the_file_still_name_the_file_when_overrides_are_given() -> No
     assert error_of(BASE + "  x: {uniform: [1, 0]}\n", ("search.num_samples=3",)) == \
         "t.yaml:7 space.x: low must be < high"
     assert error_of("", ("name=t",)) == "t.yaml trainable: is required"
+
+
+def test_a_searcher_option_rule_that_overflows_is_still_a_spec_error() -> None:
+    # Found by fuzzing: the searcher's own rule does float(value) and overflows.
+    assert error_of(BASE + "search: {method: bayes, bayes: {xi: " + "9" * 400 + "}}\n") == \
+        "t.yaml:7 search.bayes.xi: int too large to convert to float"
