@@ -12,10 +12,12 @@ import tracemalloc
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ray.tune.search.variant_generator import generate_variants
 
 from orchestrator.errors import SpecError
 from orchestrator.space import describe, grid_size, to_param_space
@@ -136,7 +138,9 @@ def check(text: str, overrides: tuple[str, ...] = (), *, keyed: bool = False) ->
             assert message.split(": ", 1)[1].startswith(DOCUMENT_REASONS), message
         return exc
     grid = spec.search.method == "grid"
-    assert isinstance(to_param_space(spec.space, grid=grid), dict)
+    param_space = to_param_space(spec.space, grid=grid)
+    _, config = next(generate_variants(param_space, random_state=np.random.default_rng(0)))
+    assert set(config) == set(spec.space.children)  # Ray can draw a trial from what was accepted
     assert grid_size(spec.space) >= 1 and isinstance(describe(spec.space), list)
     return None
 
