@@ -1,16 +1,17 @@
 """Safe YAML reading that remembers the line of every key, and refuses hostile input.
 
-PyYAML's safe *composer* builds a node tree (no Python objects are created); we turn it
-into plain data ourselves, so we can record `key path -> line`, reject unknown tags, and
-bound the work an alias bomb or deep nesting could cause.
+libyaml's parser (PyYAML's pure-Python one where libyaml is missing) feeds PyYAML's
+*composer*, which builds a node tree (no Python objects are created) and here stops at
+MAX_NODES nodes or MAX_DEPTH levels as it goes. We turn the nodes into plain data ourselves,
+so we can record `key path -> line`, reject every non-standard tag, and bound the work an
+alias bomb could cause. Numbers are read as people write them (`1e-3`), dates stay strings.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import re
 
 import yaml
 from yaml.composer import Composer
