@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -286,7 +288,7 @@ HOSTILE: dict[str, Callable[[], str]] = {
     "python-object-apply-system": lambda: HEADER + "config: {x: !!python/object/apply:os.system ['touch " + SENTINEL + "']}\n",
     "python-object-apply-open": lambda: HEADER + "config: {x: !!python/object/apply:builtins.open ['" + SENTINEL + "', 'w']}\n",
     "python-object-new": lambda: "!!python/object/new:builtins.open ['" + SENTINEL + "', 'w']\n",
-    "python-name": lambda: HEADER + "trainable: !!python/name:os.system\n",
+    "python-name": lambda: HEADER + "config: {f: !!python/name:os.system}\n",
     "python-module": lambda: "x: !!python/module:os\n",
     "tag-directive-python": lambda: "%TAG !p! tag:yaml.org,2002:python/\n---\nx: !p!object/apply:os.system ['touch " + SENTINEL + "']\n",
     "python-tag-as-key": lambda: "? !!python/object/apply:os.system ['touch " + SENTINEL + "']\n: 1\n",
@@ -306,7 +308,7 @@ HOSTILE: dict[str, Callable[[], str]] = {
     "huge-key": lambda: "x" * 900_000 + ": 1\n",
     "many-nodes-flow": lambda: "a: [" + "1," * 400_000 + "1]\n",
     "many-nodes-block": lambda: "a:\n" + "- 1\n" * 200_000,
-    "many-keys": lambda: "".join(f"k{i}: {i}\n" for i in range(80_000)),
+    "many-keys": lambda: "".join(f"k{i}: {i}\n" for i in range(60_000)),
     "five-megabytes": lambda: "description: " + "x" * 5_000_000 + "\n",
     "nul-bytes": lambda: "name: a\x00b\n",
     "lone-surrogate": lambda: "name: \udcff\n",
@@ -370,3 +372,35 @@ def test_a_five_megabyte_file_is_refused_without_reading_it(tmp_path: Path) -> N
 def test_aliases_within_limits_still_work() -> None:
     spec = load_spec_text(HEADER + "resources: &r {cpu: 1}\nconfig: {a: &v [1, 2], b: *v}\n", "t.yaml")
     assert spec.config == {"a": [1, 2], "b": [1, 2]} and spec.resources.cpu == 1.0
+
+
+def test_without_libyaml_the_pure_python_parser_is_bounded_too(tmp_path: Path) -> None:
+    """PyYAML built without libyaml falls back to its Python parser, under the same limits."""
+    cases = ["python-object-apply-open", "billion-laughs", "deep-flow-mapping-10k", "deep-block-sequence-10k",
+             "self-referencing-map", "many-documents"]
+    sentinel_dir = tmp_path / "out"
+    sentinel_dir.mkdir()
+    files = []
+    for i, case in enumerate(cases):
+        files.append(tmp_path / f"{i}.yaml")
+        files[-1].write_text(HOSTILE[case]().replace("{tmp}", str(sentinel_dir)))
+    script = f"""
+import sys, time
+sys.modules["yaml.cyaml"] = None  # as if PyYAML had no libyaml
+from orchestrator.errors import SpecError
+from orchestrator.spec import load_spec, yaml_source
+assert "CParser" not in repr(yaml_source._SafeParser.__mro__)
+for path in {[str(f) for f in files]!r}:
+    start = time.perf_counter()
+    try:
+        load_spec(path)
+    except SpecError as exc:
+        print(round(time.perf_counter() - start, 2), exc)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0 and len(lines) == len(cases), proc.stderr[-2000:]
+    assert all(float(line.split()[0]) < 2.0 for line in lines), lines
+    assert "not allowed" in lines[0] and "alias bomb" in lines[1] and "nested deeper" in lines[2]
+    assert list(sentinel_dir.iterdir()) == []
