@@ -173,8 +173,17 @@ class SpaceParser:
         at = path + (kind,)
         if not isinstance(args, list) or not args:
             raise self.source.error(path, f"{kind} needs a non-empty list of values", at=at)
+        hashed: set[tuple[bool, Any]] = set()  # linear time: thousands of values stay fast
+        unhashable: list[Any] = []
         for i, v in enumerate(args):
-            if any(_same_value(v, seen) for seen in args[:i]):
+            try:
+                key = (isinstance(v, bool), v)
+                twice = key in hashed
+                hashed.add(key)
+            except TypeError:  # lists and mappings as values
+                twice = any(_same_value(v, seen) for seen in unhashable)
+                unhashable.append(v)
+            if twice:
                 raise self.source.error(path, f"{kind} has the value {excerpt(v)} twice", at=at + (i,))
         return tuple(args)
 
