@@ -112,7 +112,12 @@ trees = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
     max_leaves=30,
 )
-spec_like = st.dictionaries(st.one_of(st.sampled_from(TOP_LEVEL_KEYS), keys), trees, max_size=12)
+small_trees = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)),
+    max_leaves=8,
+)
+spec_like = st.dictionaries(st.one_of(st.sampled_from(TOP_LEVEL_KEYS), keys), small_trees, max_size=10)
 
 # `file:LINE key.path: message`, or `--set k=v key.path: message` for overrides.
 LOCATED = re.compile(r"^(t\.yaml(:\d+)?|--set( .*)?) \S.*: \S")
