@@ -285,6 +285,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
     parser.add_argument("--problems", nargs="*", default=list(PROBLEMS))
+    parser.add_argument("--concurrency", nargs="*", type=int, default=None, help="only these concurrencies")
     parser.add_argument("--ray", action="store_true", help="also run Branin through tune.Tuner")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -311,6 +312,8 @@ def main() -> None:
                 continue
             problem = PROBLEMS[name]
             for conc in concurrencies:
+                if args.concurrency and conc not in args.concurrency:
+                    continue
                 start = time.perf_counter()
                 seeds = min(args.seeds, max_seeds.get(method, args.seeds))
                 runs = [runner(problem, max(BUDGETS), seed, conc, **kwargs) for seed in range(seeds)]

@@ -18,7 +18,8 @@ the best acquisition value over all arms, on one shared y scale), parallel sugge
   xi                      EI/PI exploration margin, in std units of y  (default 0.01)
   kappa                   LCB exploration weight kappa_0               (default 1.96)
   kappa_decay             kappa_t = kappa_0 * kappa_decay**t, t = observations (default 1.0)
-  liar                    constant liar for pending trials: cl_min | cl_mean | cl_max (default cl_min)
+  liar                    value pending trials are told: cl_min | cl_mean | cl_max (constant liar, the
+                          best / mean / worst observed) | kb (kriging believer: the GP mean) (default kb)
   conditional             branch (one model per branch) | flat (one model over all) (default branch)
 
 Results: a trial's final reported metric is told; errored trials are not; a non-finite
@@ -50,7 +51,7 @@ from skopt.space import Space
 from orchestrator.searchers.skopt_space import CompiledSpace, compile_space, has_domain
 from orchestrator.searchers.skopt_surrogate import ACQ_FUNCS, BASE_ESTIMATORS, BranchModel, SurrogateSettings
 
-LIARS = ("cl_min", "cl_mean", "cl_max")
+LIARS = ("cl_min", "cl_mean", "cl_max", "kb")
 INITIAL_GENERATORS = {"lhs": Lhs, "sobol": Sobol, "halton": Halton, "hammersly": Hammersly}
 
 
@@ -124,7 +125,7 @@ class SkOptSearch(Searcher):
         xi: float = 0.01,
         kappa: float = 1.96,
         kappa_decay: float = 1.0,
-        liar: str = "cl_min",
+        liar: str = "kb",
         conditional: str = "branch",
     ) -> None:
         if mode is not None and mode not in ("min", "max"):
@@ -277,11 +278,13 @@ class SkOptSearch(Searcher):
         best: tuple[float, int, list[Any]] | None = None
         for arm in self._arms_to_model():
             model = self._models[arm]
-            X, y = self._arm_data(arm, ys)
-            if len(X) < 2:
+            X, y, pending, lies = self._arm_data(arm, ys)
+            if len(X) + len(pending) < 2:
                 continue
+            if lies != "kb":
+                lies = [(v - mean) / std for v in lies]
             seen = self._seen(arm)
-            for x, score in model.propose(X, [(v - mean) / std for v in y], y_best, acq_kwargs):
+            for x, score in model.propose(X, [(v - mean) / std for v in y], pending, lies, y_best, acq_kwargs):
                 if tuple(x) not in seen:
                     if best is None or score < best[0]:
                         best = (score, arm, x)
@@ -300,16 +303,16 @@ class SkOptSearch(Searcher):
         starved = [a for a in arms if counts[a] < floor]
         return [min(starved, key=lambda a: counts[a])] if starved else arms
 
-    def _arm_data(self, arm: int, ys: np.ndarray) -> tuple[list[list[Any]], list[float]]:
-        """The arm's observations plus its pending points, told the constant-liar value."""
+    def _arm_data(self, arm: int, ys: np.ndarray) -> tuple[list[list[Any]], list[float], list[list[Any]], Any]:
+        """The arm's observations, its pending points and the values they are told (the liar)."""
         X = [x for a, x, _ in self._observations if a == arm]
         y = [v for a, _, v in self._observations if a == arm]
         pending = [x for a, x in self._pending.values() if a == arm]
-        if pending:
-            pool = np.array(y) if y else ys
-            lie = {"cl_min": pool.min, "cl_mean": pool.mean, "cl_max": pool.max}[self._liar]()
-            X, y = X + pending, y + [float(lie)] * len(pending)
-        return X, y
+        if self._liar == "kb" or not pending:
+            return X, y, pending, "kb"
+        pool = np.array(y) if y else ys
+        lie = {"cl_min": pool.min, "cl_mean": pool.mean, "cl_max": pool.max}[self._liar]()
+        return X, y, pending, [float(lie)] * len(pending)
 
     def _random_point(self) -> tuple[int, list[Any]]:
         """A random point not tried yet (a tried one only when every arm is exhausted)."""

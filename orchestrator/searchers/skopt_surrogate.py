@@ -10,10 +10,12 @@ previous fit, with full random restarts only every `full_fit_every` fits (latenc
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 from skopt.learning import GaussianProcessRegressor
@@ -87,22 +89,39 @@ class BranchModel:
     def space(self):
         return self.optimizer.space
 
-    def propose(self, X: list[list[Any]], y: list[float], y_best: float,
-                acq_kwargs: dict[str, float]) -> list[tuple[list[Any], float]]:
-        """Fit on (X, y) and return candidate points, best first, with scores (lower is better).
+    def propose(self, X: list[list[Any]], y: list[float], pending: list[list[Any]], lies: str | list[float],
+                y_best: float, acq_kwargs: dict[str, float]) -> list[tuple[list[Any], float]]:
+        """Fit on (X, y) plus the pending points and return candidates, best first, with scores (lower is better).
 
-        `y_best` is the best value over all arms on the same scale, so that scores
-        (minus expected improvement, or the lower confidence bound) compare across arms.
+        Pending points enter at their `lies` values (a list, or "kb": the GP's own mean there,
+        the kriging believer). A GP's hyperparameters are fitted on the real observations
+        only, so that lies cannot distort its length scales. `y_best` is the best value over
+        all arms on the same scale, so that scores (minus expected improvement, or the lower
+        confidence bound) compare across arms.
         """
         opt = self.optimizer
-        self._prepare_fit()
-        opt.Xi, opt.yi = [], []
-        opt._n_initial_points = 0
-        opt.acq_func_kwargs = dict(acq_kwargs)
-        opt._tell([list(x) for x in X], [float(v) for v in y], fit=True)
+        estimator = opt.base_estimator_
+        fixed = bool(pending) and isinstance(estimator, GaussianProcessRegressor) and len(X) >= 2
+        if fixed:
+            real = self._fit(X, y)
+            if lies == "kb":
+                lies = real.predict(opt.space.transform(pending)).tolist()
+            estimator.set_params(optimizer=None)
+        elif lies == "kb":
+            lies = [float(np.mean(y)) if y else 0.0] * len(pending)
+        try:
+            self._prepare_fit()
+            opt.Xi, opt.yi = [], []
+            opt._n_initial_points = 0
+            opt.acq_func_kwargs = dict(acq_kwargs)
+            opt._tell([list(x) for x in X + pending], [float(v) for v in list(y) + list(lies)], fit=True)
+        finally:
+            if fixed:
+                estimator.set_params(optimizer="fmin_l_bfgs_b")
         model = opt.models[-1]
-        self._remember_kernel(model)
-        self.n_fits += 1
+        if not fixed:
+            self._remember_kernel(model)
+            self.n_fits += 1
         raw = [np.asarray(opt.space.transform([opt._next_x]))[0]] + list(getattr(opt, "next_xs_", []))
         candidates = np.unique(np.vstack(raw), axis=0)
         scores = _gaussian_acquisition(candidates, model, y_opt=y_best, acq_func=self.settings.score_func,
@@ -110,6 +129,17 @@ class BranchModel:
         points = opt.space.inverse_transform(candidates)
         ranked = sorted(zip(points, scores.tolist()), key=lambda item: item[1])
         return [([to_python(v) for v in point], float(score)) for point, score in ranked]
+
+    def _fit(self, X: list[list[Any]], y: list[float]) -> Any:
+        """A model fitted on real observations only (its kernel becomes the next warm start)."""
+        self._prepare_fit()
+        model = clone(self.optimizer.base_estimator_)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(self.optimizer.space.transform(X), y)
+        self._remember_kernel(model)
+        self.n_fits += 1
+        return model
 
     def _prepare_fit(self) -> None:
         """GP only: kernel restarts from random starts now and then, else warm start only."""
