@@ -98,9 +98,13 @@ def test_a_bad_spec_is_one_line_on_stderr_and_exit_code_2(text: str, extra: tupl
     assert err == "hpo: error: " + expected.format(name=path.name) + "\n"
 
 
-def test_a_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = validate(capsys, str(tmp_path / "nope.yaml"))
-    assert (code, out, err) == (2, "", f"hpo: error: {tmp_path / 'nope.yaml'} <spec>: no such file\n")
+def test_unreadable_files_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(GOOD.encode() + "description: caf\xe9\n".encode("latin-1"))
+    for path, reason in [(tmp_path / "nope.yaml", "no such file"), (tmp_path, "is a directory, not a YAML file"),
+                         (latin1, "not UTF-8 text")]:
+        code, out, err = validate(capsys, str(path))
+        assert (code, out, err) == (2, "", f"hpo: error: {path} <spec>: {reason}\n")
 
 
 def test_the_hpo_script_prints_one_line_without_traceback(tmp_path: Path) -> None:
