@@ -59,8 +59,37 @@ SpaceNode = Union[FloatParam, IntParam, Categorical, Constant, Nested, Condition
 
 DISTRIBUTIONS = ("uniform", "loguniform", "quniform", "randint", "lograndint", "choice", "grid")
 # Ray Tune spellings a user may bring along, and what to write here instead.
-RAY_SPELLINGS = {"grid_search": "grid", "qrandint": "randint", "qloguniform": "loguniform",
-                 "sample_from": "choice", "randn": "uniform", "qrandn": "quniform"}
+RAY_SPELLINGS = {"qrandint": "randint", "qloguniform": "loguniform", "sample_from": "choice",
+                 "randn": "uniform", "qrandn": "quniform"}
+
+
+# Mappings with one of these as their only key are not data to Ray Tune's variant generator:
+# it runs `{eval: "..."}` as Python and expands `{grid_search: [...]}`, wherever they sit in a
+# trial config. A spec holds plain values, so neither may appear in `config:` or `space:`.
+RAY_DIRECTIVES = {
+    "eval": "a mapping whose only key is 'eval' is Python code to Ray Tune (it would run it); "
+            "a spec holds plain values",
+    "grid_search": "a mapping whose only key is 'grid_search' is expanded by Ray Tune; "
+                   "write {grid: [values]} as the parameter instead",
+}
+
+
+def ray_directive_in(value: Any, path: KeyPath) -> KeyPath | None:
+    """The path of the first mapping inside `value` (at `path`) that Ray Tune would act on
+    rather than pass along, or None."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in RAY_DIRECTIVES:
+            return path + (next(iter(value)),)
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = ray_directive_in(item, path + (key,))
+        if found is not None:
+            return found
+    return None
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -89,10 +118,19 @@ class SpaceParser:
     def _nested(self, raw: dict, path: KeyPath) -> Nested:
         return Nested({k: self._node(v, path + (k,)) for k, v in raw.items()})
 
+    def refuse_ray_directives(self, value: Any, path: KeyPath) -> None:
+        """No `{eval: ...}` or `{grid_search: ...}` anywhere in `value` (see RAY_DIRECTIVES)."""
+        found = ray_directive_in(value, path)
+        if found is not None:
+            raise self.source.error(found, RAY_DIRECTIVES[found[-1]])
+
     def _node(self, raw: Any, path: KeyPath) -> SpaceNode:
         if not isinstance(raw, dict):
+            self.refuse_ray_directives(raw, path)
             return Constant(raw)
         keys = list(raw)
+        if len(keys) == 1 and keys[0] in RAY_DIRECTIVES:
+            self.refuse_ray_directives(raw, path)
         dist_keys = [k for k in keys if k in DISTRIBUTIONS]
         if dist_keys:
             if len(keys) > 1:
@@ -185,6 +223,7 @@ class SpaceParser:
                 unhashable.append(v)
             if twice:
                 raise self.source.error(path, f"{kind} has the value {excerpt(v)} twice", at=at + (i,))
+        self.refuse_ray_directives(args, at)
         return tuple(args)
 
     def _conditional(self, args: dict, path: KeyPath) -> Conditional:

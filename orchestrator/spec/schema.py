@@ -250,7 +250,9 @@ def build_spec(raw: Any, source: SourceMap) -> Spec:
     metric = top.string("metric", required=True)
     mode = top.enum("mode", MODES, required=True)
     config = top.mapping("config")
-    space = SpaceParser(source).parse(top.required("space"), ("space",))
+    parser = SpaceParser(source)
+    parser.refuse_ray_directives(config, ("config",))  # config joins the trial config Ray resolves
+    space = parser.parse(top.required("space"), ("space",))
     if not space.children:
         raise top.error("space", "needs at least one parameter")
     overlap = sorted(set(config) & set(space.children))
