@@ -320,7 +320,22 @@ INVALID: list[tuple[str, str, str]] = [
     ("misspelt-conditional", BASE + "  model:\n    choise:\n      svc: {C: 1}\n",
      "t.yaml:8 space.model.choise: unknown distribution 'choise' (did you mean 'choice'?)"),
     ("ray-grid-search", BASE + "  act: {grid_search: [relu, tanh]}\n",
-     "t.yaml:7 space.act.grid_search: unknown distribution 'grid_search' (Ray Tune's grid_search; write 'grid' here)"),
+     "t.yaml:7 space.act.grid_search: a mapping whose only key is 'grid_search' is expanded by Ray Tune; "
+     "write {grid: [values]} as the parameter instead"),
+    ("ray-qrandint", BASE + "  n: {qrandint: [1, 10, 2]}\n",
+     "t.yaml:7 space.n.qrandint: unknown distribution 'qrandint' (Ray Tune's qrandint; write 'randint' here)"),
+    ("ray-eval-in-config", BASE + "config:\n  workers: {eval: \"__import__('os').cpu_count()\"}\n",
+     "t.yaml:8 config.workers.eval: a mapping whose only key is 'eval' is Python code to Ray Tune (it would run "
+     "it); a spec holds plain values"),
+    ("ray-eval-in-space", BASE + "  model:\n    choice:\n      svc: {C: {eval: '1'}}\n",
+     "t.yaml:9 space.model.choice.svc.C.eval: a mapping whose only key is 'eval' is Python code to Ray Tune "
+     "(it would run it); a spec holds plain values"),
+    ("ray-eval-in-choice-value", BASE + "  x: {choice: [1, {eval: '2'}]}\n",
+     "t.yaml:7 space.x.choice[1].eval: a mapping whose only key is 'eval' is Python code to Ray Tune "
+     "(it would run it); a spec holds plain values"),
+    ("ray-grid-search-in-constant", BASE + "  layers: [64, {grid_search: [32, 16]}]\n",
+     "t.yaml:7 space.layers[1].grid_search: a mapping whose only key is 'grid_search' is expanded by Ray Tune; "
+     "write {grid: [values]} as the parameter instead"),
     # misspelt enum values
     ("method-bayess", BASE + "search: {method: bayess}\n",
      "t.yaml:7 search.method: 'bayess' is not one of grid, random, bayes (did you mean 'bayes'?)"),

@@ -97,7 +97,7 @@ VOCABULARY = sorted({
     "trial_timeout_s", "stop", "plateau", "patience", "min_delta", "metric_threshold", "endpoint_url",
     "uniform", "loguniform", "quniform", "randint", "lograndint", "choice", "grid", "grid_search",
     "grid", "random", "asha", "hyperband", "median", "none", "max", "min", "GP", "EI", "acq_func",
-    "sklearn_classifier", "digits-cash", "s3://b/p",
+    "sklearn_classifier", "digits-cash", "s3://b/p", "eval",
 })
 
 scalars = st.one_of(
@@ -145,9 +145,11 @@ def check(text: str, overrides: tuple[str, ...] = (), *, keyed: bool = False) ->
             assert message.split(": ", 1)[1].startswith(DOCUMENT_REASONS), message
         return exc
     grid = spec.search.method == "grid"
-    param_space = to_param_space(spec.space, grid=grid)
+    param_space = {**spec.config, **to_param_space(spec.space, grid=grid)}  # as the runner builds it
     _, config = next(generate_variants(param_space, random_state=np.random.default_rng(0)))
-    assert set(config) == set(spec.space.children)  # Ray can draw a trial from what was accepted
+    # Ray can draw a trial from what was accepted, and passes the constants along untouched.
+    assert set(config) == set(spec.config) | set(spec.space.children)
+    assert all(config[k] == v or v != v for k, v in spec.config.items())
     assert grid_size(spec.space) >= 1 and isinstance(describe(spec.space), list)
     return None
 
@@ -296,6 +298,8 @@ HOSTILE: dict[str, Callable[[], str]] = {
     "python-name": lambda: HEADER + "config: {f: !!python/name:os.system}\n",
     "python-module": lambda: "x: !!python/module:os\n",
     "tag-directive-python": lambda: "%TAG !p! tag:yaml.org,2002:python/\n---\nx: !p!object/apply:os.system ['touch " + SENTINEL + "']\n",
+    "ray-eval-in-config": lambda: HEADER + "config: {x: {eval: \"open('" + SENTINEL + "', 'w')\"}}\n",
+    "ray-eval-in-space": lambda: HEADER + "  y: [{eval: \"open('" + SENTINEL + "', 'w')\"}]\n",
     "python-tag-as-key": lambda: "? !!python/object/apply:os.system ['touch " + SENTINEL + "']\n: 1\n",
     "billion-laughs": billion_laughs,
     "billion-laughs-in-space": lambda: HEADER + billion_laughs().replace("name: boom", "config: {x: *a8}"),
