@@ -419,7 +419,7 @@ def test_a_grid_of_thousands_of_values_loads_fast() -> None:
     """Near the node limit, a valid spec is still read in linear time (duplicate checks were
     quadratic: 19 s for 10k values)."""
     values = ", ".join(str(i) for i in range(9_900))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: this is about the algorithm, not the machine's load
     spec = load_spec_text(HEADER + f"  g: {{grid: [{values}]}}\n", "t.yaml")
-    assert time.perf_counter() - start < 2.0 and grid_size(spec.space) == 9_900
+    assert time.process_time() - start < 2.0 and grid_size(spec.space) == 9_900
     assert "twice" in str(_refuse(HEADER + f"  g: {{grid: [{values}, 17]}}\n"))
