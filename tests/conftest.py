@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # Ray workers inherit the environment: they can then import the test trainables
 # ("sweep_trainables:quadratic") the way a user's own module is found on PYTHONPATH.

@@ -14,7 +14,6 @@ from orchestrator.spec import Spec
 _QUIET_ENV = {
     "RAY_AIR_NEW_OUTPUT": "0",
     "RAY_DEDUP_LOGS": "0",
-    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "0",
     "RAY_USAGE_STATS_ENABLED": "0",
     "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "3600",
     "TUNE_WARN_INSUFFICENT_RESOURCE_THRESHOLD_S": "3600",
@@ -48,6 +47,22 @@ def reattach_logs(handler: logging.Handler) -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+@contextlib.contextmanager
+def own_loggers() -> Iterator[None]:
+    """While inside, Ray adds none of its default result loggers: the runner passes JSON and
+    CSV loggers itself (Ray's would write the same files twice, plus TensorBoard's)."""
+    key = "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"
+    before = os.environ.get(key)
+    os.environ[key] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
 
 
 def release_logs(handler: logging.Handler) -> None:
