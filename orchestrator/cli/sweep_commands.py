@@ -44,11 +44,15 @@ def summary(spec: Spec) -> list[str]:
     if s.method == "bayes" and s.bayes:
         searcher += " " + ", ".join(f"{k}={v}" for k, v in s.bayes.items())
     if es.method == "none":
-        scheduler = "none (FIFO)"
+        scheduler = "none (FIFO)" + (f", at most {es.max_t} iterations per trial" if es.max_t else "")
     else:
+        from orchestrator.spec.schema import SCHEDULER_PARAMS
+
         names = {"asha": "asha", "hyperband": "hyperband", "median": "median stopping"}
-        scheduler = f"{names[es.method]} (max_t={es.max_t}, grace_period={es.grace_period}, " \
-                    f"reduction_factor={es.reduction_factor:g})"
+        values = {"max_t": es.max_t, "grace_period": es.grace_period, "reduction_factor": f"{es.reduction_factor:g}",
+                  "brackets": es.brackets, "min_samples_required": es.min_samples_required}
+        shown = ", ".join(f"{k}={values[k]}" for k in SCHEDULER_PARAMS[es.method] if values[k] is not None)
+        scheduler = f"{names[es.method]} ({shown})"
     lines = [
         f"spec {spec.source_file or spec.name}: OK",
         f"sweep: {spec.name} -> {spec.storage.rstrip('/')}/{spec.name}",
