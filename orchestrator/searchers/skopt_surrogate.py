@@ -5,7 +5,9 @@ on a y scale shared by all arms); this wraps the skopt `Optimizer` that fits a m
 and optimises the acquisition, and scores the proposals so arms can be compared.
 Each proposal is one model fit: no per-point batch refits, one model kept in memory
 (`model_queue_size=1`), and the GP's kernel hyperparameters are warm-started from the
-previous fit, with full random restarts only every `full_fit_every` fits (latency).
+previous fit, with full random restarts only every `full_fit_every` fits, and past
+`fixed_after` observations they are re-optimised only every `refit_every` fits (between,
+only the Cholesky factor is recomputed): suggest latency stays low as observations grow.
 """
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ class SurrogateSettings:
     n_restarts_optimizer: int = 2
     gp_restarts: int = 2
     full_fit_every: int = 10
+    fixed_after: int = 50
+    refit_every: int = 5
 
     @property
     def score_func(self) -> str:
@@ -110,7 +114,8 @@ class BranchModel:
         elif lies == "kb":
             lies = [float(np.mean(y)) if y else 0.0] * len(pending)
         try:
-            self._prepare_fit()
+            if not fixed:
+                self._prepare_fit(len(X) + len(pending))
             opt.Xi, opt.yi = [], []
             opt._n_initial_points = 0
             opt.acq_func_kwargs = dict(acq_kwargs)
@@ -132,7 +137,7 @@ class BranchModel:
 
     def _fit(self, X: list[list[Any]], y: list[float]) -> Any:
         """A model fitted on real observations only (its kernel becomes the next warm start)."""
-        self._prepare_fit()
+        self._prepare_fit(len(X))
         model = clone(self.optimizer.base_estimator_)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -141,12 +146,15 @@ class BranchModel:
         self.n_fits += 1
         return model
 
-    def _prepare_fit(self) -> None:
-        """GP only: kernel restarts from random starts now and then, else warm start only."""
+    def _prepare_fit(self, n: int) -> None:
+        """GP only: random restarts now and then, else a warm start; with many points, mostly none."""
         estimator = self.optimizer.base_estimator_
         if isinstance(estimator, GaussianProcessRegressor):
-            full = self.n_fits % max(1, self.settings.full_fit_every) == 0
-            estimator.set_params(n_restarts_optimizer=self.settings.gp_restarts if full else 0)
+            s = self.settings
+            full = self.n_fits % max(1, s.full_fit_every) == 0
+            skip = n >= s.fixed_after and self.n_fits % max(1, s.refit_every) != 0
+            estimator.set_params(n_restarts_optimizer=s.gp_restarts if full else 0,
+                                 optimizer=None if skip else "fmin_l_bfgs_b")
 
     def _remember_kernel(self, model: Any) -> None:
         """Start the next GP fit from this fit's hyperparameters (noise level restored)."""
