@@ -2,8 +2,9 @@
 
 A drop-in for the scikit-optimize searcher Ray Tune removed in 2024, plus what the spec
 needs: conditional branches (one surrogate per branch combination, "arm"; the next point is
-the best acquisition value over all arms, on one shared y scale), parallel suggestions
-(constant liar), LCB with time-decaying exploration, and suggest latency kept low.
+the best acquisition value over all arms, on one shared y scale, while every arm keeps at
+least sqrt(n) of the n points), parallel suggestions (pending trials told a kriging-believer
+or constant-liar value), LCB with time-decaying exploration, and suggest latency kept low.
 
 `build_skopt_searcher` is what the spec runner calls for `search.method: bayes`. The spec's
 `search.bayes` mapping accepts these keys (`BAYES_OPTIONS` checks them):
@@ -48,7 +49,7 @@ from skopt.space import Categorical as SkCategorical
 from skopt.space import Integer as SkInteger
 from skopt.space import Space
 
-from orchestrator.searchers.skopt_space import CompiledSpace, compile_space, has_domain
+from orchestrator.searchers.skopt_space import CompiledSpace, compile_space, has_domain, to_python
 from orchestrator.searchers.skopt_surrogate import ACQ_FUNCS, BASE_ESTIMATORS, BranchModel, SurrogateSettings
 
 LIARS = ("cl_min", "cl_mean", "cl_max", "kb")
@@ -212,7 +213,7 @@ class SkOptSearch(Searcher):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             points = generator().generate(dims, n, random_state=seed) if generator else space.rvs(n, random_state=seed)
-        return [[_py(v) for v in p] for p in points]
+        return [[to_python(v) for v in p] for p in points]
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         """Take the Tuner's metric, mode and `param_space` (unless a different space was given)."""
@@ -405,10 +406,6 @@ def _finite(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-def _py(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _cardinality(space: Space) -> float:
