@@ -21,6 +21,7 @@ from orchestrator.runner.guard import guard
 from orchestrator.runner.progress import ProgressView
 from orchestrator.runner.resume import check_resumable, read_stored_spec, write_stored_spec
 from orchestrator.runner.sweep_watch import SweepWatch
+from orchestrator.runner.trial_errors import last_line
 from orchestrator.runner.ray_session import cluster_code, connect, own_loggers, quiet_ray, reattach_logs, release_logs
 from orchestrator.spec import Spec, load_spec
 from orchestrator.storage import StorageLocation, preflight, publish_best, resolve_storage
@@ -81,6 +82,7 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
     preflight(root)
     sweep = root.join(spec.name)
     trainable = resolve_trainable(spec.trainable)
+    _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
     exists = tune.Tuner.can_restore(sweep.path, storage_filesystem=sweep.filesystem) \
         if _has_experiment(sweep) else False
     if resume and not exists:
@@ -106,7 +108,6 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
                             max_t=spec.early_stopping.max_t)
         watch = SweepWatch()
         build = _restore_tuner if resume else _new_tuner
-        _, secrets = split_secrets(spec.config)
         tuner = build(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets), [view, watch])
         if not resume:
             write_stored_spec(sweep, redact(spec.raw))
@@ -125,7 +126,7 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
     if not out_of_time and (watch.unfinished or (expected is not None and len(results) < expected)):
         raise SweepInterrupted(_resume_hint(spec, sweep, storage))
 
-    failures = {r.metrics.get("trial_id", f"#{i}") if r.metrics else f"#{i}": _first_line(r.error)
+    failures = {(r.metrics or {}).get("trial_id", f"#{i}"): last_line(str(r.error), type(r.error).__name__)
                 for i, r in enumerate(results) if r.error is not None}
     best = select_best(results, spec.metric, spec.mode)
     if best is None:
@@ -134,7 +135,7 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
             raise SweepFailed(f"all {len(results)} trials failed; most common error ({count}x): {common}")
         raise SweepFailed(f"no trial reported a finite {spec.metric!r}; check the trainable's reports")
     # the secrets never went through Ray: show their keys, never their values
-    shown_config = redact(merge_secrets(best.config, split_secrets(spec.config)[1]))
+    shown_config = redact(merge_secrets(best.config, secrets))
     manifest = {
         "name": spec.name, "sweep_uri": sweep.uri, "config": shown_config, "metric": spec.metric,
         "metric_value": best.metric_value, "mode": spec.mode, "trial_id": best.trial_id,
@@ -279,15 +280,6 @@ def _log_path(sweep: StorageLocation) -> Path:
     if not sweep.is_s3:
         return Path(sweep.path) / LOG_FILE
     return Path(tempfile.gettempdir()) / "hpo-logs" / f"{sweep.path.replace('/', '_')}.log"
-
-
-def _first_line(error: BaseException | None) -> str:
-    if error is None:
-        return ""
-    text = str(error).strip() or type(error).__name__
-    lines = [l for l in text.splitlines() if l.strip()]
-    # Ray wraps the trial's exception; its last line names the original error
-    return lines[-1].strip() if lines else type(error).__name__
 
 
 def versions() -> dict[str, str]:

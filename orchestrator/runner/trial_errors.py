@@ -20,7 +20,13 @@ def error_text(trial: Any) -> str:
         return str(error or "")
 
 
+def last_line(text: str, default: str = "error") -> str:
+    """The line that names the original exception: Ray wraps the trainable's exception, whose
+    own message is the last non-empty line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else default
+
+
 def last_error_line(trial: Any) -> str:
-    """The line that names the original exception: the last non-empty one of the traceback."""
-    lines = [line.strip() for line in error_text(trial).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "error"
+    """`last_line` of a failed trial's traceback."""
+    return last_line(error_text(trial))
