@@ -1,7 +1,6 @@
 """`run_sweep`: a spec in, a finished Ray Tune sweep and a published best checkpoint out."""
 from __future__ import annotations
 
-import io
 import platform
 import sys
 import tempfile
