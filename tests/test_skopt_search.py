@@ -144,8 +144,8 @@ def test_non_finite_values_never_reach_the_model():
     drive(searcher, lambda c: next(values), 10)
     ys = [y for _, _, y in searcher._observations]
     assert all(math.isfinite(y) for y in ys) and max(ys) == 2.0  # bad values count as the worst seen
-    model = searcher._models[0].optimizer
-    assert model.yi and all(math.isfinite(y) for y in model.yi)
+    model = searcher._models[0].model
+    assert len(model.y_train_) >= 9 and all(math.isfinite(y) for y in model.y_train_)
 
 
 def test_early_stopped_trial_is_told_its_last_reported_value():
@@ -196,7 +196,7 @@ def test_lcb_kappa_decays_with_observations():
     searcher = SkOptSearch(space=QUAD_SPACE, metric="score", mode="min", random_state=0, n_initial_points=3,
                            acq_func="LCB", kappa=3.0, kappa_decay=0.5)
     drive(searcher, quadratic, 5)
-    assert searcher._models[0].optimizer.acq_func_kwargs["kappa"] == pytest.approx(3.0 * 0.5**4)
+    assert searcher._models[0].acq_kwargs["kappa"] == pytest.approx(3.0 * 0.5**4)
 
 
 def test_points_to_evaluate_and_evaluated_rewards():

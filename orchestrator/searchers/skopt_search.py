@@ -14,9 +14,9 @@ or constant-liar value), LCB with time-decaying exploration, and suggest latency
   n_initial_points        random points before the model, all arms     (default 10)
   initial_point_generator random | lhs | sobol | halton | hammersly    (default random)
   acq_optimizer           auto | lbfgs | sampling                      (default auto: lbfgs for GP)
-  n_points                acquisition samples per proposal             (default 1000)
-  n_restarts_optimizer    L-BFGS starts on the acquisition             (default 2)
-  xi                      EI/PI exploration margin, in std units of y  (default 0.01)
+  n_points                acquisition samples per proposal, and as many again near the best points (default 1000)
+  n_restarts_optimizer    L-BFGS starts per acquisition                (default 1)
+  xi                      EI/PI exploration margin, in std units of y  (default 0.0)
   kappa                   LCB exploration weight kappa_0               (default 1.96)
   kappa_decay             kappa_t = kappa_0 * kappa_decay**t, t = observations (default 1.0)
   liar                    value pending trials are told: cl_min | cl_mean | cl_max (constant liar, the
@@ -122,8 +122,8 @@ class SkOptSearch(Searcher):
         random_state: int | None = None,
         acq_optimizer: str = "auto",
         n_points: int = 1000,
-        n_restarts_optimizer: int = 2,
-        xi: float = 0.01,
+        n_restarts_optimizer: int = 1,
+        xi: float = 0.0,
         kappa: float = 1.96,
         kappa_decay: float = 1.0,
         liar: str = "kb",

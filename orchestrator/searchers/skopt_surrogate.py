@@ -1,10 +1,11 @@
-"""One arm's surrogate: a scikit-optimize `Optimizer` refit on the arm's data at each proposal.
+"""One arm's surrogate: a scikit-optimize model refit on the arm's data at each proposal.
 
-The searcher owns the observations (real ones plus constant-liar values for pending trials,
-on a y scale shared by all arms); this wraps the skopt `Optimizer` that fits a model to them
-and optimises the acquisition, and scores the proposals so arms can be compared.
-Each proposal is one model fit: no per-point batch refits, one model kept in memory
-(`model_queue_size=1`), and the GP's kernel hyperparameters are warm-started from the
+The searcher owns the observations (real ones plus liar values for pending trials, on a y
+scale shared by all arms); this fits the arm's model (the estimator and normalised space of a
+skopt `Optimizer`) to them, optimises the acquisition (`acquisition.py`) and scores the
+proposals so arms can be compared.
+Each proposal is one model fit (two with pending trials): no per-point batch refits, no
+model kept beyond the proposal, and the GP's kernel hyperparameters are warm-started from the
 previous fit, with full random restarts only every `full_fit_every` fits, and past
 `fixed_after` observations they are re-optimised only every `refit_every` fits (between,
 only the Cholesky factor is recomputed): suggest latency stays low as observations grow.
@@ -19,13 +20,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 from skopt import Optimizer
-from skopt.acquisition import _gaussian_acquisition
 from skopt.learning import GaussianProcessRegressor
 from skopt.learning.gaussian_process.kernels import WhiteKernel
 from skopt.learning.gaussian_process.gpr import _param_for_white_kernel_in_Sum
 from skopt.space import Dimension
 from skopt.utils import cook_estimator
 
+from orchestrator.searchers.acquisition import N_INCUMBENTS, optimize_acquisition
 from orchestrator.searchers.skopt_gp import make_gp
 from orchestrator.searchers.skopt_space import to_python
 
@@ -41,16 +42,11 @@ class SurrogateSettings:
     acq_func: str = "gp_hedge"
     acq_optimizer: str = "auto"
     n_points: int = 1000
-    n_restarts_optimizer: int = 2
+    n_restarts_optimizer: int = 1
     gp_restarts: int = 2
     full_fit_every: int = 10
     fixed_after: int = 50
     refit_every: int = 5
-
-    @property
-    def score_func(self) -> str:
-        """The acquisition that ranks arms against each other (gp_hedge ranks by EI)."""
-        return "EI" if self.acq_func == "gp_hedge" else self.acq_func
 
 
 class BranchModel:
@@ -60,6 +56,8 @@ class BranchModel:
                  optimizer: Optimizer | None = None) -> None:
         self.settings = settings
         self.n_fits = 0
+        self.model: Any = None  # the last model fitted (with the liar values of its proposal)
+        self.acq_kwargs: dict[str, float] = {}  # and the acquisition settings it was used with
         self.optimizer = optimizer if optimizer is not None else self._make_optimizer(dimensions, seed)
         self.optimizer.max_model_queue_size = 1
         if len(self.optimizer.models) > 1:
@@ -103,57 +101,56 @@ class BranchModel:
         all arms on the same scale, so that scores (minus expected improvement, or the lower
         confidence bound) compare across arms.
         """
-        opt = self.optimizer
-        estimator = opt.base_estimator_
-        fixed = bool(pending) and isinstance(estimator, GaussianProcessRegressor) and len(X) >= 2
-        if fixed:
+        space = self.space
+        if pending and self._is_gp and len(X) >= 2:
             real = self._fit(X, y)
             if lies == "kb":
-                lies = real.predict(opt.space.transform(pending)).tolist()
-            estimator.set_params(optimizer=None)
-        elif lies == "kb":
-            lies = [float(np.mean(y)) if y else 0.0] * len(pending)
-        try:
-            if not fixed:
-                self._prepare_fit(len(X) + len(pending))
-            opt.Xi, opt.yi = [], []
-            opt._n_initial_points = 0
-            opt.acq_func_kwargs = dict(acq_kwargs)
-            opt._tell([list(x) for x in X + pending], [float(v) for v in list(y) + list(lies)], fit=True)
-        finally:
-            if fixed:
-                estimator.set_params(optimizer="fmin_l_bfgs_b")
-        model = opt.models[-1]
-        if not fixed:
-            self._remember_kernel(model)
-            self.n_fits += 1
-        raw = [np.asarray(opt.space.transform([opt._next_x]))[0]] + list(getattr(opt, "next_xs_", []))
-        candidates = np.unique(np.vstack(raw), axis=0)
-        scores = _gaussian_acquisition(candidates, model, y_opt=y_best, acq_func=self.settings.score_func,
-                                       acq_func_kwargs=opt.acq_func_kwargs)
-        points = opt.space.inverse_transform(candidates)
-        ranked = sorted(zip(points, scores.tolist()), key=lambda item: item[1])
-        return [([to_python(v) for v in point], float(score)) for point, score in ranked]
+                lies = real.predict(space.transform(pending)).tolist()
+            model = self._fit(X + pending, list(y) + list(lies), fixed_kernel=True)
+        else:
+            if lies == "kb":
+                lies = [float(np.mean(y)) if y else 0.0] * len(pending)
+            model = self._fit(X + pending, list(y) + list(lies))
+        self.model, self.acq_kwargs = model, dict(acq_kwargs)
+        y_opt = y_best
+        incumbents = np.asarray(space.transform([X[i] for i in np.argsort(y)[:N_INCUMBENTS]])) if X else np.empty(0)
+        found = optimize_acquisition(
+            model, space, incumbents, y_opt, self.optimizer.acq_func, acq_kwargs, self.optimizer.n_points,
+            n_polish=self.optimizer.n_restarts_optimizer if self.optimizer.acq_optimizer == "lbfgs" else 0,
+            rng=self.optimizer.rng,
+        )
+        points = space.inverse_transform(np.vstack([x for x, _ in found]))
+        return [([to_python(v) for v in point], score) for point, (_, score) in zip(points, found)]
 
-    def _fit(self, X: list[list[Any]], y: list[float]) -> Any:
-        """A model fitted on real observations only (its kernel becomes the next warm start)."""
-        self._prepare_fit(len(X))
+    @property
+    def _is_gp(self) -> bool:
+        return isinstance(self.optimizer.base_estimator_, GaussianProcessRegressor)
+
+    def _fit(self, X: list[list[Any]], y: list[float], fixed_kernel: bool = False) -> Any:
+        """A fresh model fitted on (X, y); a GP's kernel becomes the next fit's warm start.
+
+        `fixed_kernel`: keep the hyperparameters of the last fit (used with liar values).
+        """
         model = clone(self.optimizer.base_estimator_)
+        if fixed_kernel:
+            model.set_params(optimizer=None)
+        else:
+            self._prepare_fit(model, len(X))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(self.optimizer.space.transform(X), y)
-        self._remember_kernel(model)
-        self.n_fits += 1
+            model.fit(np.asarray(self.space.transform(X)), y)
+        if not fixed_kernel:
+            self._remember_kernel(model)
+            self.n_fits += 1
         return model
 
-    def _prepare_fit(self, n: int) -> None:
+    def _prepare_fit(self, model: Any, n: int) -> None:
         """GP only: random restarts now and then, else a warm start; with many points, mostly none."""
-        estimator = self.optimizer.base_estimator_
-        if isinstance(estimator, GaussianProcessRegressor):
+        if isinstance(model, GaussianProcessRegressor):
             s = self.settings
             full = self.n_fits % max(1, s.full_fit_every) == 0
             skip = n >= s.fixed_after and self.n_fits % max(1, s.refit_every) != 0
-            estimator.set_params(n_restarts_optimizer=s.gp_restarts if full else 0,
+            model.set_params(n_restarts_optimizer=s.gp_restarts if full else 0,
                                  optimizer=None if skip else "fmin_l_bfgs_b")
 
     def _remember_kernel(self, model: Any) -> None:
