@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter
+from skopt.space import Real, Space
 
 from orchestrator.searchers.skopt_search import BAYES_OPTIONS, SkOptSearch, build_skopt_searcher
+from orchestrator.searchers.acquisition import LocalPenalty
+from orchestrator.searchers.skopt_gp import make_gp
 
 CASH_SPACE = {
     "model": tune.choice([
@@ -175,14 +178,28 @@ def test_converges_on_a_quadratic(mode):
     assert quadratic(best) < random_best
 
 
-def test_pending_trials_get_different_suggestions():
-    searcher = SkOptSearch(space=QUAD_SPACE, metric="score", mode="min", random_state=0, n_initial_points=5)
+@pytest.mark.parametrize("liar", ["lp", "kb", "cl_max"])
+def test_pending_trials_get_different_suggestions(liar):
+    searcher = SkOptSearch(space=QUAD_SPACE, metric="score", mode="min", random_state=0, n_initial_points=5,
+                           liar=liar)
     drive(searcher, quadratic, 5)
     pending = [searcher.suggest(f"p{i}") for i in range(4)]
     points = np.array([[c["x"] / 4, c["y"] / 6] for c in pending])
     gaps = [np.linalg.norm(a - b) for a, b in itertools.combinations(points, 2)]
     assert min(gaps) > 1e-3, pending
     assert len(searcher._pending) == 4
+
+
+def test_local_penalty_excludes_more_around_a_poor_pending_point():
+    space = Space([Real(0.0, 1.0)])
+    X = np.linspace(0, 1, 9)[:, None]
+    y = (X[:, 0] - 0.2) ** 2 * 10  # best near 0.2, poor near 1
+    model = make_gp(space.dimensions, 0, 2).fit(X, y)
+    penalty = LocalPenalty(model, np.array([[0.2], [0.9]]), float(y.min()), space, np.random.RandomState(0))
+    near_good, near_poor = penalty(np.array([[0.25], [0.95]]))
+    assert near_poor < 0.05 < near_good  # 0.05 away from each: only the poor one's ball reaches
+    far = penalty(np.array([[0.55]]))[0]
+    assert far > 0.5
 
 
 def test_small_integer_spaces_are_not_reproposed():

@@ -45,6 +45,44 @@ def acquisition_values(mean: np.ndarray, std: np.ndarray, y_opt: float, acq_func
     return -np.where(std > 0, values, 0.0)
 
 
+def utility(scores: np.ndarray, acq_func: str) -> np.ndarray:
+    """A non-negative utility (higher is better) from lower-is-better acquisition scores (softplus for LCB)."""
+    return np.logaddexp(0.0, -scores) if acq_func == "LCB" else -scores
+
+
+class LocalPenalty:
+    """Local penalisation of pending points (Gonzalez et al., 2016), a batch rule without lies.
+
+    Around each pending point x_j the acquisition is multiplied by the probability that x lies
+    outside the ball where, by a Lipschitz bound L on the model's mean, the optimum cannot be:
+    radius (mu(x_j) - y_best) / L. A pending point the model expects to be poor excludes a wide
+    region; one expected near the best excludes almost nothing, so a converging search may
+    still place several trials near its optimum.
+    """
+
+    def __init__(self, model: Any, pending: np.ndarray, y_best: float, space: Space,
+                 rng: np.random.RandomState) -> None:
+        self.pending = np.asarray(pending, dtype=float)
+        mean, std = model.predict(self.pending, return_std=True)
+        self.gap = np.maximum(np.asarray(mean) - y_best, 0.0)
+        self.std = np.maximum(np.asarray(std), 1e-9)
+        self.lipschitz = _lipschitz(model, space, rng)
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        distance = np.linalg.norm(points[:, None, :] - self.pending[None, :, :], axis=2)
+        return np.prod(norm.cdf((self.lipschitz * distance - self.gap) / self.std), axis=1)
+
+
+def _lipschitz(model: Any, space: Space, rng: np.random.RandomState, n: int = 200, h: float = 1e-4) -> float:
+    """The largest gradient norm of the model's mean over `n` random points (finite differences)."""
+    points = np.asarray(space.transform(space.rvs(n_samples=n, random_state=rng)), dtype=float)
+    d = points.shape[1]
+    shifted = np.repeat(points[None], d, axis=0) + h * np.eye(d)[:, None, :]
+    mean = model.predict(np.vstack([points, shifted.reshape(-1, d)]))
+    grads = (mean[n:].reshape(d, n) - mean[:n]) / h
+    return max(float(np.sqrt((grads**2).sum(axis=0)).max()), 1e-7)
+
+
 def numeric_columns(space: Space) -> np.ndarray:
     """Which columns of the transformed space belong to real or integer dimensions."""
     mask: list[bool] = []
@@ -73,21 +111,30 @@ def candidates(space: Space, incumbents: np.ndarray, n_points: int, rng: np.rand
 
 def optimize_acquisition(model: Any, space: Space, incumbents: np.ndarray, y_opt: float, acq_func: str,
                          acq_kwargs: dict[str, float], n_points: int, n_polish: int,
-                         rng: np.random.RandomState) -> list[tuple[np.ndarray, float]]:
+                         rng: np.random.RandomState,
+                         penalty: LocalPenalty | None = None) -> list[tuple[np.ndarray, float]]:
     """Candidate points (transformed space) with their ranking-acquisition values, best first.
 
     The `n_polish` best candidates of each acquisition (of `HEDGE_FUNCS` for `gp_hedge`)
-    start L-BFGS runs on the ranking acquisition; categorical columns stay fixed.
+    start L-BFGS runs on the ranking acquisition; categorical columns stay fixed. With a
+    `penalty`, every value is the penalised utility, negated.
     """
     points = candidates(space, incumbents, n_points, rng)
     mean, std = model.predict(points, return_std=True)
     rank = ranking_func(acq_func)
     funcs = HEDGE_FUNCS if acq_func == "gp_hedge" else (acq_func,)
     scores = {f: acquisition_values(mean, std, y_opt, f, acq_kwargs) for f in funcs}
+    if penalty is not None:
+        factor = penalty(points)
+        scores = {f: -utility(v, f) * factor for f, v in scores.items()}
     found = [(points[i], float(scores[rank][i])) for i in np.argsort(scores[rank])[:8]]
     if n_polish > 0:
         starts = {int(i) for f in funcs for i in np.argsort(scores[f])[:n_polish]}
-        found.extend(_polish(model, space, points[i], y_opt, rank, acq_kwargs) for i in sorted(starts))
+        for i in sorted(starts):
+            x, value = _polish(model, space, points[i], y_opt, rank, acq_kwargs)
+            if penalty is not None:
+                value = float(-utility(np.array([value]), rank)[0] * penalty(x[None])[0])
+            found.append((x, value))
     return sorted(found, key=lambda item: item[1])
 
 

@@ -3,8 +3,8 @@
 A drop-in for the scikit-optimize searcher Ray Tune removed in 2024, plus what the spec
 needs: conditional branches (one surrogate per branch combination, "arm"; the next point is
 the best acquisition value over all arms, on one shared y scale, while every arm keeps at
-least sqrt(n) of the n points), parallel suggestions (pending trials told a kriging-believer
-or constant-liar value), LCB with time-decaying exploration, and suggest latency kept low.
+least sqrt(n) of the n points), parallel suggestions (local penalisation around pending
+trials, or a kriging-believer or constant-liar value told for them), LCB with time-decaying exploration, and suggest latency kept low.
 
 `build_skopt_searcher` is what the spec runner calls for `search.method: bayes`. The spec's
 `search.bayes` mapping accepts these keys (`BAYES_OPTIONS` checks them):
@@ -19,8 +19,10 @@ or constant-liar value), LCB with time-decaying exploration, and suggest latency
   xi                      EI/PI exploration margin, in std units of y  (default 0.0)
   kappa                   LCB exploration weight kappa_0               (default 1.96)
   kappa_decay             kappa_t = kappa_0 * kappa_decay**t, t = observations (default 1.0)
-  liar                    value pending trials are told: cl_min | cl_mean | cl_max (constant liar, the
-                          best / mean / worst observed) | kb (kriging believer: the GP mean) (default kb)
+  liar                    how pending trials steer the next suggestion: lp (local penalisation: no lie,
+                          the acquisition is damped around each pending point, the more the worse the
+                          model expects it to be) | kb (kriging believer: told the GP mean) | cl_min |
+                          cl_mean | cl_max (constant liar: the best / mean / worst observed) (default lp)
   conditional             branch (one model per branch) | flat (one model over all) (default branch)
 
 Results: a trial's final reported metric is told; errored trials are not; a non-finite
@@ -52,7 +54,7 @@ from skopt.space import Space
 from orchestrator.searchers.skopt_space import CompiledSpace, compile_space, has_domain, to_python
 from orchestrator.searchers.skopt_surrogate import ACQ_FUNCS, BASE_ESTIMATORS, BranchModel, SurrogateSettings
 
-LIARS = ("cl_min", "cl_mean", "cl_max", "kb")
+LIARS = ("cl_min", "cl_mean", "cl_max", "kb", "lp")
 INITIAL_GENERATORS = {"lhs": Lhs, "sobol": Sobol, "halton": Halton, "hammersly": Hammersly}
 
 
@@ -126,7 +128,7 @@ class SkOptSearch(Searcher):
         xi: float = 0.0,
         kappa: float = 1.96,
         kappa_decay: float = 1.0,
-        liar: str = "kb",
+        liar: str = "lp",
         conditional: str = "branch",
     ) -> None:
         if mode is not None and mode not in ("min", "max"):
@@ -282,7 +284,7 @@ class SkOptSearch(Searcher):
             X, y, pending, lies = self._arm_data(arm, ys)
             if len(X) + len(pending) < 2:
                 continue
-            if lies != "kb":
+            if not isinstance(lies, str):
                 lies = [(v - mean) / std for v in lies]
             seen = self._seen(arm)
             for x, score in model.propose(X, [(v - mean) / std for v in y], pending, lies, y_best, acq_kwargs):
@@ -309,8 +311,10 @@ class SkOptSearch(Searcher):
         X = [x for a, x, _ in self._observations if a == arm]
         y = [v for a, _, v in self._observations if a == arm]
         pending = [x for a, x in self._pending.values() if a == arm]
-        if self._liar == "kb" or not pending:
-            return X, y, pending, "kb"
+        if not pending:
+            return X, y, [], []
+        if self._liar in ("kb", "lp"):
+            return X, y, pending, self._liar
         pool = np.array(y) if y else ys
         lie = {"cl_min": pool.min, "cl_mean": pool.mean, "cl_max": pool.max}[self._liar]()
         return X, y, pending, [float(lie)] * len(pending)

@@ -26,7 +26,7 @@ from skopt.learning.gaussian_process.gpr import _param_for_white_kernel_in_Sum
 from skopt.space import Dimension
 from skopt.utils import cook_estimator
 
-from orchestrator.searchers.acquisition import N_INCUMBENTS, optimize_acquisition
+from orchestrator.searchers.acquisition import N_INCUMBENTS, LocalPenalty, optimize_acquisition
 from orchestrator.searchers.skopt_gp import make_gp
 from orchestrator.searchers.skopt_space import to_python
 
@@ -102,13 +102,18 @@ class BranchModel:
         confidence bound) compare across arms.
         """
         space = self.space
-        if pending and self._is_gp and len(X) >= 2:
+        penalty = None
+        if lies == "lp" and pending and self._is_gp and len(X) >= 2:
+            model = self._fit(X, y)
+            penalty = LocalPenalty(model, np.asarray(space.transform(pending)), y_best, space, self.optimizer.rng)
+            lies = []
+        elif pending and self._is_gp and len(X) >= 2:
             real = self._fit(X, y)
-            if lies == "kb":
+            if lies in ("kb", "lp"):
                 lies = real.predict(space.transform(pending)).tolist()
             model = self._fit(X + pending, list(y) + list(lies), fixed_kernel=True)
         else:
-            if lies == "kb":
+            if lies in ("kb", "lp"):
                 lies = [float(np.mean(y)) if y else 0.0] * len(pending)
             model = self._fit(X + pending, list(y) + list(lies))
         self.model, self.acq_kwargs = model, dict(acq_kwargs)
@@ -117,7 +122,7 @@ class BranchModel:
         found = optimize_acquisition(
             model, space, incumbents, y_opt, self.optimizer.acq_func, acq_kwargs, self.optimizer.n_points,
             n_polish=self.optimizer.n_restarts_optimizer if self.optimizer.acq_optimizer == "lbfgs" else 0,
-            rng=self.optimizer.rng,
+            rng=self.optimizer.rng, penalty=penalty,
         )
         points = space.inverse_transform(np.vstack([x for x, _ in found]))
         return [([to_python(v) for v in point], score) for point, (_, score) in zip(points, found)]
