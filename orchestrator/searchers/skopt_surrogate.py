@@ -6,9 +6,10 @@ skopt `Optimizer`) to them, optimises the acquisition (`acquisition.py`) and sco
 proposals so arms can be compared.
 Each proposal is one model fit (two with pending trials): no per-point batch refits, no
 model kept beyond the proposal, and the GP's kernel hyperparameters are warm-started from the
-previous fit, with full random restarts only every `full_fit_every` fits, and past
-`fixed_after` observations they are re-optimised only every `refit_every` fits (between,
-only the Cholesky factor is recomputed): suggest latency stays low as observations grow.
+previous fit, with full random restarts only every `full_fit_every` fits and none past
+`restarts_until` observations (each costs seconds there); past `fixed_after` observations
+they are re-optimised only every `refit_every` fits (between, only the Cholesky factor is
+recomputed): suggest latency stays low as observations grow.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class SurrogateSettings:
     full_fit_every: int = 10
     fixed_after: int = 50
     refit_every: int = 5
+    restarts_until: int = 100
 
 
 class BranchModel:
@@ -153,7 +155,7 @@ class BranchModel:
         """GP only: random restarts now and then, else a warm start; with many points, mostly none."""
         if isinstance(model, GaussianProcessRegressor):
             s = self.settings
-            full = self.n_fits % max(1, s.full_fit_every) == 0
+            full = self.n_fits % max(1, s.full_fit_every) == 0 and n < s.restarts_until
             skip = n >= s.fixed_after and self.n_fits % max(1, s.refit_every) != 0
             model.set_params(n_restarts_optimizer=s.gp_restarts if full else 0,
                                  optimizer=None if skip else "fmin_l_bfgs_b")
