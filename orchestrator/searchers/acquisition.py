@@ -6,6 +6,7 @@ candidates (uniform samples, plus perturbations of the best points observed, whe
 converging search finds its optimum) are scored in one batched prediction for every
 acquisition at once, and only the best candidate of each acquisition is polished with
 gradient steps on the ranking acquisition (EI for `gp_hedge`, else the acquisition itself).
+With trials pending, `LocalPenalty` damps the acquisition around them (the batch rule).
 """
 from __future__ import annotations
 
