@@ -103,7 +103,8 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
         if dashboard:
             (stream or sys.stdout).write(f"dashboard: {dashboard}\n")
         spec = _without_missing_gpus(spec, local=address is None, stream=stream or sys.stdout)
-        view = ProgressView(spec.metric, spec.mode, _expected_trials(spec), stream=stream, quiet=quiet,
+        expected = _expected_trials(spec)
+        view = ProgressView(spec.metric, spec.mode, expected, stream=stream, quiet=quiet,
                             max_t=spec.early_stopping.max_t)
         watch = SweepWatch()
         build = _restore_tuner if resume else _new_tuner
@@ -121,7 +122,6 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
     if watch.fatal:
         raise UserInputError(watch.fatal)
     out_of_time = spec.time_budget_s is not None and elapsed >= 0.95 * spec.time_budget_s
-    expected = _expected_trials(spec)
     if not out_of_time and (watch.unfinished or (expected is not None and len(results) < expected)):
         raise SweepInterrupted(_resume_hint(spec, sweep, storage))
 

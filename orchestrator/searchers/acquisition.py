@@ -24,6 +24,8 @@ HEDGE_FUNCS = ("EI", "LCB", "PI")
 #: How many of the best observed points are perturbed, and the perturbation scales (unit cube).
 N_INCUMBENTS = 5
 LOCAL_SCALES = (0.001, 0.2)
+#: Sampled candidates returned besides the polished ones (fall-backs when the best were tried).
+N_RETURNED = 8
 
 
 def ranking_func(acq_func: str) -> str:
@@ -36,7 +38,7 @@ def acquisition_values(mean: np.ndarray, std: np.ndarray, y_opt: float, acq_func
     """EI, PI or LCB from one prediction, negated where needed so that lower is better (skopt's convention)."""
     if acq_func == "LCB":
         return mean - acq_kwargs.get("kappa", 1.96) * std
-    improve = y_opt - acq_kwargs.get("xi", 0.01) - mean
+    improve = y_opt - acq_kwargs.get("xi", 0.0) - mean
     safe_std = np.where(std > 0, std, 1.0)
     scaled = improve / safe_std
     if acq_func == "PI":
@@ -128,7 +130,7 @@ def optimize_acquisition(model: Any, space: Space, incumbents: np.ndarray, y_opt
     if penalty is not None:
         factor = penalty(points)
         scores = {f: -utility(v, f) * factor for f, v in scores.items()}
-    found = [(points[i], float(scores[rank][i])) for i in np.argsort(scores[rank])[:8]]
+    found = [(points[i], float(scores[rank][i])) for i in np.argsort(scores[rank])[:N_RETURNED]]
     if n_polish > 0:
         starts = {int(i) for f in funcs for i in np.argsort(scores[f])[:n_polish]}
         for i in sorted(starts):

@@ -4,7 +4,8 @@ A drop-in for the scikit-optimize searcher Ray Tune removed in 2024, plus what t
 needs: conditional branches (one surrogate per branch combination, "arm"; the next point is
 the best acquisition value over all arms, on one shared y scale, while every arm keeps at
 least sqrt(n) of the n points), parallel suggestions (local penalisation around pending
-trials, or a kriging-believer or constant-liar value told for them), LCB with time-decaying exploration, and suggest latency kept low.
+trials, or a kriging-believer or constant-liar value told for them), LCB with
+time-decaying exploration, and suggest latency kept low.
 
 `build_skopt_searcher` is what the spec runner calls for `search.method: bayes`. The spec's
 `search.bayes` mapping accepts these keys (`BAYES_OPTIONS` checks them):
@@ -14,7 +15,7 @@ trials, or a kriging-believer or constant-liar value told for them), LCB with ti
   n_initial_points        random points before the model, all arms     (default 10)
   initial_point_generator random | lhs | sobol | halton | hammersly    (default random)
   acq_optimizer           auto | lbfgs | sampling                      (default auto: lbfgs for GP)
-  n_points                acquisition samples per proposal, and as many again near the best points (default 1000)
+  n_points                acquisition samples per proposal, as many again near the best (default 1000)
   n_restarts_optimizer    L-BFGS starts per acquisition                (default 1)
   xi                      EI/PI exploration margin, in std units of y  (default 0.0)
   kappa                   LCB exploration weight kappa_0               (default 1.96)

@@ -61,8 +61,7 @@ class BranchModel:
         self.model: Any = None  # the last model fitted (with the liar values of its proposal)
         self.acq_kwargs: dict[str, float] = {}  # and the acquisition settings it was used with
         self.optimizer = optimizer if optimizer is not None else self._make_optimizer(dimensions, seed)
-        self.optimizer.max_model_queue_size = 1
-        if len(self.optimizer.models) > 1:
+        if len(self.optimizer.models) > 1:  # a user's optimizer: keep the searcher's state small
             del self.optimizer.models[:-1]
         estimator = self.optimizer.base_estimator_
         if isinstance(estimator, GaussianProcessRegressor) and estimator.noise == "gaussian":
@@ -98,7 +97,8 @@ class BranchModel:
         """Fit on (X, y) plus the pending points and return candidates, best first, with scores (lower is better).
 
         Pending points enter at their `lies` values (a list, or "kb": the GP's own mean there,
-        the kriging believer). A GP's hyperparameters are fitted on the real observations
+        the kriging believer), or, with "lp" and a GP, as a local penalty on the acquisition
+        (no lie; without a GP "lp" acts as "kb"). A GP's hyperparameters are fitted on the real observations
         only, so that lies cannot distort its length scales. `y_best` is the best value over
         all arms on the same scale, so that scores (minus expected improvement, or the lower
         confidence bound) compare across arms.
@@ -111,18 +111,17 @@ class BranchModel:
             lies = []
         elif pending and self._is_gp and len(X) >= 2:
             real = self._fit(X, y)
-            if lies in ("kb", "lp"):
+            if isinstance(lies, str):
                 lies = real.predict(space.transform(pending)).tolist()
             model = self._fit(X + pending, list(y) + list(lies), fixed_kernel=True)
         else:
-            if lies in ("kb", "lp"):
+            if isinstance(lies, str):
                 lies = [float(np.mean(y)) if y else 0.0] * len(pending)
             model = self._fit(X + pending, list(y) + list(lies))
         self.model, self.acq_kwargs = model, dict(acq_kwargs)
-        y_opt = y_best
         incumbents = np.asarray(space.transform([X[i] for i in np.argsort(y)[:N_INCUMBENTS]])) if X else np.empty(0)
         found = optimize_acquisition(
-            model, space, incumbents, y_opt, self.optimizer.acq_func, acq_kwargs, self.optimizer.n_points,
+            model, space, incumbents, y_best, self.optimizer.acq_func, acq_kwargs, self.optimizer.n_points,
             n_polish=self.optimizer.n_restarts_optimizer if self.optimizer.acq_optimizer == "lbfgs" else 0,
             rng=self.optimizer.rng, penalty=penalty,
         )
@@ -158,7 +157,7 @@ class BranchModel:
             full = self.n_fits % max(1, s.full_fit_every) == 0 and n < s.restarts_until
             skip = n >= s.fixed_after and self.n_fits % max(1, s.refit_every) != 0
             model.set_params(n_restarts_optimizer=s.gp_restarts if full else 0,
-                                 optimizer=None if skip else "fmin_l_bfgs_b")
+                             optimizer=None if skip else "fmin_l_bfgs_b")
 
     def _remember_kernel(self, model: Any) -> None:
         """Start the next GP fit from this fit's hyperparameters (noise level restored)."""
