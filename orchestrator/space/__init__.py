@@ -1,6 +1,7 @@
-"""Search spaces: the typed tree parsed from a spec, and its compilation for Ray Tune."""
+"""Search spaces compiled for Ray Tune; the typed tree itself is parsed by `orchestrator.spec`
+(`orchestrator.spec.space_model`) and re-exported here."""
 from orchestrator.space.compile import count_sampled, describe, grid_size, to_param_space
-from orchestrator.space.model import (
+from orchestrator.spec.space_model import (
     BRANCH_KEY, Categorical, Conditional, Constant, FloatParam, IntParam, Nested, SpaceNode,
 )
 

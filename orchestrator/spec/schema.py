@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from orchestrator.space.model import Nested, SpaceParser
+from orchestrator.spec.space_model import Nested, SpaceParser
 from orchestrator.spec.numbers import MAX_INT_BOUND, as_number, is_finite_number
 from orchestrator.spec.suggest import did_you_mean, excerpt, one_of
 from orchestrator.spec.yaml_source import KeyPath, SourceMap

@@ -3,6 +3,7 @@
 One node type per distribution of design.md: uniform, loguniform, quniform, randint,
 lograndint (integer bounds inclusive), choice (values or conditional branches), grid,
 constants and nested mappings. Parsing validates bounds and names each problem's key path.
+Part of `spec` (it is what parsing a spec produces); `orchestrator.space` compiles it for Ray.
 """
 from __future__ import annotations
 
@@ -57,7 +58,15 @@ class Conditional:
 
 SpaceNode = Union[FloatParam, IntParam, Categorical, Constant, Nested, Conditional]
 
-DISTRIBUTIONS = ("uniform", "loguniform", "quniform", "randint", "lograndint", "choice", "grid")
+# The distribution grammar, which the parser checks and `hpo schema` describes:
+# ranges take a list of these arguments; value lists a non-empty list of values.
+RANGE_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "uniform": ("low", "high"), "loguniform": ("low", "high"), "quniform": ("low", "high", "q"),
+    "randint": ("low", "high"), "lograndint": ("low", "high"),
+}
+INTEGER_RANGES = ("randint", "lograndint")  # both bounds included
+VALUE_LISTS = ("choice", "grid")            # `choice:` also takes a mapping of branches
+DISTRIBUTIONS = (*RANGE_ARGUMENTS, *VALUE_LISTS)
 # Ray Tune spellings a user may bring along, and what to write here instead.
 RAY_SPELLINGS = {"qrandint": "randint", "qloguniform": "loguniform", "sample_from": "choice",
                  "randn": "uniform", "qrandn": "quniform"}
@@ -155,17 +164,17 @@ class SpaceParser:
         at = path + (kind,)
         if kind == "choice" and isinstance(args, dict):
             return self._conditional(args, path)
-        if kind in ("choice", "grid"):
+        if kind in VALUE_LISTS:
             return Categorical(self._values(kind, args, path), grid=kind == "grid")
-        arity = 3 if kind == "quniform" else 2
-        form = "[low, high, q]" if arity == 3 else "[low, high]"
+        arity = len(RANGE_ARGUMENTS[kind])
+        form = f"[{', '.join(RANGE_ARGUMENTS[kind])}]"
         if not isinstance(args, list) or len(args) != arity:
             raise self.source.error(path, f"{kind} takes a list {form}", at=at)
         args = [as_number(a) for a in args]
         for i, a in enumerate(args):
             if not is_finite_number(a):
                 raise self.source.error(path, f"{kind} bound must be a finite number, got {excerpt(a)}", at=at + (i,))
-        if kind in ("randint", "lograndint"):
+        if kind in INTEGER_RANGES:
             return self._integers(kind, args, path, at)
         low, high = float(args[0]), float(args[1])
         if not low < high:
