@@ -48,7 +48,9 @@ def test_module_function_reference() -> None:
 
     assert resolve("trainables.sklearn_models:sklearn_regressor") is sklearn_regressor
     assert resolve_final_fit("sklearn_regressor") is not None
-    assert resolve_final_fit("trainables.sklearn_models:sklearn_regressor") is None
+    # A final fit is the trainable's attribute `final_fit`: it comes along however it is named.
+    assert resolve_final_fit("trainables.sklearn_models:sklearn_regressor") is resolve_final_fit("sklearn_regressor")
+    assert resolve_final_fit("sweep_trainables:quadratic") is None  # a trainable without one
 
 
 # --- trial helpers ---------------------------------------------------------------------------

@@ -7,10 +7,14 @@ to the top level of the config. Every branch reports `val_accuracy`.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 TORCH_BRANCHES = ("torch_mlp", "torch_cnn")
+# The trainable each branch runs, by module (imported on first use: torch only for torch branches).
+BRANCH_MODULES = {"sklearn_classifier": "trainables.sklearn_models",
+                  **{name: "trainables.torch_models" for name in TORCH_BRANCHES}}
 
 
 def _branch(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -24,17 +28,20 @@ def _branch(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return str(name), {**rest, **params}
 
 
+def _trainable(name: str) -> Callable[[dict], None]:
+    return getattr(importlib.import_module(BRANCH_MODULES[name]), name)
+
+
 def cash_classifier(config: dict) -> None:
     """Train the chosen branch: a scikit-learn classifier or a torch network."""
-    from trainables.registry import resolve
-
     name, branch_config = _branch(config)
-    resolve(name)(branch_config)
+    _trainable(name)(branch_config)
 
 
 def final_fit(config: dict, out_dir: str) -> dict[str, float]:
     """The chosen branch's final fit."""
-    from trainables.registry import resolve_final_fit
-
     name, branch_config = _branch(config)
-    return resolve_final_fit(name)(branch_config, out_dir)
+    return _trainable(name).final_fit(branch_config, out_dir)  # type: ignore[attr-defined]
+
+
+cash_classifier.final_fit = final_fit  # type: ignore[attr-defined]  # for `hpo train --from-best`

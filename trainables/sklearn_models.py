@@ -194,3 +194,8 @@ def final_fit_regressor(config: dict, out_dir: str) -> dict[str, float]:
     with _fitting(config):
         return _final_fit(config, out_dir, "regression", "sklearn_regressor")
 
+
+# `hpo train --from-best` finds a trainable's final fit as its attribute `final_fit`.
+sklearn_classifier.final_fit = final_fit_classifier  # type: ignore[attr-defined]
+sklearn_regressor.final_fit = final_fit_regressor  # type: ignore[attr-defined]
+

@@ -226,6 +226,11 @@ def final_fit_cnn(config: dict, out_dir: str) -> dict[str, float]:
     return _final_fit(config, out_dir, "cnn")
 
 
+# `hpo train --from-best` finds a trainable's final fit as its attribute `final_fit`.
+torch_mlp.final_fit = final_fit_mlp  # type: ignore[attr-defined]
+torch_cnn.final_fit = final_fit_cnn  # type: ignore[attr-defined]
+
+
 def load_final_model(out_dir: str | Path) -> tuple[nn.Module, Any | None, dict[str, Any]]:
     """The network saved by a final fit (eval mode, CPU), its fitted scaler and its card."""
     import json

@@ -82,7 +82,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from trainables.registry import resolve_final_fit
+    from orchestrator.extensions.trainables import resolve_final_fit
 
     options = _storage_options(args)
     manifest = read_best(args.sweep_uri, options)

@@ -55,7 +55,7 @@ class SweepResult:
 
 def resolve_trainable(ref: str) -> Callable[[dict], None]:
     """The trainable function a spec names; a bad reference is a one-line user error."""
-    from trainables.registry import resolve
+    from orchestrator.extensions.trainables import resolve
 
     try:
         return resolve(ref)

@@ -206,11 +206,9 @@ def _shown(value: Any) -> str:
 
 
 def _known_trainables() -> list[str] | None:
-    try:
-        from trainables.registry import names
-    except ImportError:
-        return None
-    return list(names())
+    from orchestrator.extensions.trainables import names
+
+    return names()
 
 
 def _bayes_option_validators() -> dict[str, Any] | None:

@@ -1,9 +1,10 @@
-"""Names of the built-in trainables, and resolution of a spec's `trainable:` reference.
+"""The trainables a spec's `trainable:` may name, and resolving such a reference.
 
 A reference is a registered name (`sklearn_classifier`) or `"package.module:function"`.
-Built-ins are stored as import paths and imported only when resolved, so importing the
-registry never loads torch or scikit-learn. A user trainable may offer a final fit for
-`hpo train --from-best` by carrying it as an attribute: `train.final_fit = my_final_fit`.
+Names come from the entry-point group `hpo.trainables` of installed distributions (hpo's own
+in `pyproject.toml`), each `name = "module:function"`; names are listed from the metadata and a
+module is imported only when its trainable is resolved. A final fit for `hpo train
+--from-best` is the trainable's attribute `final_fit(config, out_dir) -> test metrics`.
 """
 from __future__ import annotations
 
@@ -12,32 +13,35 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from orchestrator.errors import UserInputError
 
+GROUP = "hpo.trainables"
+
 Trainable = Callable[[dict], None]
 FinalFit = Callable[[dict, str], dict]
-
-# name -> (trainable, final fit), both "module:attribute"
-BUILTINS: dict[str, tuple[str, str]] = {
-    "sklearn_classifier": ("trainables.sklearn_models:sklearn_classifier",
-                           "trainables.sklearn_models:final_fit_classifier"),
-    "sklearn_regressor": ("trainables.sklearn_models:sklearn_regressor",
-                          "trainables.sklearn_models:final_fit_regressor"),
-    "torch_mlp": ("trainables.torch_models:torch_mlp", "trainables.torch_models:final_fit_mlp"),
-    "torch_cnn": ("trainables.torch_models:torch_cnn", "trainables.torch_models:final_fit_cnn"),
-    "cash_classifier": ("trainables.cash:cash_classifier", "trainables.cash:final_fit"),
-}
 
 
 class TrainableNotFound(LookupError, UserInputError):
     """A `trainable:` reference that names nothing callable; the message is one line."""
 
 
+def _registered() -> dict[str, EntryPoint]:
+    """Registered name -> its entry point (the first installed one, for a name given twice)."""
+    found: dict[str, EntryPoint] = {}
+    for entry in entry_points(group=GROUP):
+        found.setdefault(entry.name, entry)
+    if not found:
+        raise TrainableNotFound(f"no trainables registered (entry points {GROUP!r}): "
+                                f"is hpo installed (pip install -e .)?")
+    return found
+
+
 def names() -> list[str]:
-    """The registered trainable names."""
-    return sorted(BUILTINS)
+    """The registered trainable names, sorted; nothing is imported."""
+    return sorted(_registered())
 
 
 def _import_module(module: str, ref: str) -> Any:
@@ -75,21 +79,21 @@ def resolve(ref: str) -> Trainable:
     """The trainable function `ref` names; raises TrainableNotFound (a LookupError) if none."""
     if ":" in ref:
         obj = _load(ref, ref)
-    elif ref in BUILTINS:
-        obj = _load(BUILTINS[ref][0], ref)
     else:
-        close = difflib.get_close_matches(ref, names(), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise TrainableNotFound(f"unknown trainable {ref!r}; {hint}registered: "
-                                f"{', '.join(names())}, or use 'package.module:function'")
+        registered = _registered()
+        if ref not in registered:
+            known = sorted(registered)
+            close = difflib.get_close_matches(ref, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise TrainableNotFound(f"unknown trainable {ref!r}; {hint}registered: "
+                                    f"{', '.join(known)}, or use 'package.module:function'")
+        obj = _load(registered[ref].value, ref)
     if not callable(obj):
         raise TrainableNotFound(f"trainable {ref!r} is a {type(obj).__name__}, not callable")
     return obj
 
 
 def resolve_final_fit(ref: str) -> FinalFit | None:
-    """`final_fit(config, out_dir) -> test metrics` for `ref`, or None when it has none."""
-    if ref in BUILTINS:
-        return _load(BUILTINS[ref][1], ref)
+    """`final_fit(config, out_dir) -> test metrics` of the trainable `ref` names, or None."""
     final_fit = getattr(resolve(ref), "final_fit", None)
     return final_fit if callable(final_fit) else None
