@@ -6,7 +6,9 @@ import sys
 
 import yaml
 
-from orchestrator.spec import Spec, load_spec
+from orchestrator.extensions.schedulers import SCHEDULERS
+from orchestrator.extensions.searchers import SEARCHERS
+from orchestrator.spec import EarlyStopping, Spec, load_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,23 +38,12 @@ def summary(spec: Spec) -> list[str]:
     """The lines `hpo validate` prints."""
     from orchestrator.space import count_sampled, describe, grid_size
 
-    s, es = spec.search, spec.early_stopping
+    s = spec.search
     grid = grid_size(spec.space)
     trials = grid * s.num_samples if s.method == "grid" else s.num_samples
-    searcher = {"grid": "grid (Ray variant generator)", "random": "random (Ray variant generator)",
-                "bayes": "bayes (scikit-optimize)"}[s.method]
-    if s.method == "bayes" and s.bayes:
-        searcher += " " + ", ".join(f"{k}={v}" for k, v in s.bayes.items())
-    if es.method == "none":
-        scheduler = "none (FIFO)" + (f", at most {es.max_t} iterations per trial" if es.max_t else "")
-    else:
-        from orchestrator.spec.schema import SCHEDULER_PARAMS
-
-        names = {"asha": "asha", "hyperband": "hyperband", "median": "median stopping"}
-        values = {"max_t": es.max_t, "grace_period": es.grace_period, "reduction_factor": f"{es.reduction_factor:g}",
-                  "brackets": es.brackets, "min_samples_required": es.min_samples_required}
-        shown = ", ".join(f"{k}={values[k]}" for k in SCHEDULER_PARAMS[es.method] if values[k] is not None)
-        scheduler = f"{names[es.method]} ({shown})"
+    searcher = SEARCHERS[s.method].label
+    if s.options:
+        searcher += " " + ", ".join(f"{k}={v}" for k, v in s.options.items())
     lines = [
         f"spec {spec.source_file or spec.name}: OK",
         f"sweep: {spec.name} -> {spec.storage.rstrip('/')}/{spec.name}",
@@ -66,22 +57,28 @@ def summary(spec: Spec) -> list[str]:
         f"searcher: {searcher}; trials: {trials}"
         + (f", at most {s.max_concurrent} at once" if s.max_concurrent else "")
         + (f", seed {s.seed}" if s.seed is not None else ""),
-        f"scheduler: {scheduler}",
+        f"scheduler: {_scheduler_summary(spec.early_stopping)}",
         f"resources per trial: cpu {spec.resources.cpu:g}, gpu {spec.resources.gpu:g}",
     ]
     return lines
 
 
+def _scheduler_summary(es: EarlyStopping) -> str:
+    """`asha (max_t=30, grace_period=3, ...)`; without early stopping, just the iteration cap."""
+    label = SCHEDULERS[es.method].label
+    if es.method == "none":
+        return label + (f", at most {es.max_t} iterations per trial" if es.max_t else "")
+    shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                      for k, v in es.parameters.items() if v is not None)
+    return f"{label} ({shown})"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec, args.overrides)
-    from orchestrator.space import to_param_space
+    from orchestrator.runner.sweep import param_space_of
+    from orchestrator.searchers import build_search_algorithm
 
-    to_param_space(spec.space, grid=spec.search.method == "grid")  # compiles, or says why not
-    if spec.search.method == "bayes":
-        from orchestrator.searchers import build_search_algorithm
-        from orchestrator.runner.sweep import param_space_of
-
-        build_search_algorithm(spec, param_space_of(spec))
+    build_search_algorithm(spec, param_space_of(spec))  # compiles the space, or says why not
     print("\n".join(summary(spec)))
     return 0
 

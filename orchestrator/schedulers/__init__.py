@@ -1,30 +1,17 @@
 """Early stopping from the spec: ASHA, HyperBand, median stopping, and stop conditions."""
 from __future__ import annotations
 
-from ray.tune.schedulers import (
-    ASHAScheduler, FIFOScheduler, HyperBandScheduler, MedianStoppingRule, TrialScheduler,
-)
+from ray.tune.schedulers import TrialScheduler
 from ray.tune.stopper import CombinedStopper, MaximumIterationStopper, Stopper
 
+from orchestrator.extensions.schedulers import SCHEDULERS
 from orchestrator.schedulers.stoppers import PlateauStopper, ThresholdStopper
 from orchestrator.spec import Spec
 
-TIME_ATTR = "training_iteration"  # schedulers count reported iterations (epochs)
-
 
 def build_scheduler(spec: Spec) -> TrialScheduler:
-    """The trial scheduler for `early_stopping.method`; metric and mode come from TuneConfig."""
-    es = spec.early_stopping
-    if es.method == "asha":
-        return ASHAScheduler(time_attr=TIME_ATTR, max_t=es.max_t, grace_period=es.grace_period,
-                             reduction_factor=es.reduction_factor, brackets=es.brackets)
-    if es.method == "hyperband":
-        return HyperBandScheduler(time_attr=TIME_ATTR, max_t=es.max_t,
-                                  reduction_factor=es.reduction_factor)
-    if es.method == "median":
-        return MedianStoppingRule(time_attr=TIME_ATTR, grace_period=es.grace_period,
-                                  min_samples_required=es.min_samples_required)
-    return FIFOScheduler()
+    """The trial scheduler of `early_stopping.method`, through its `SCHEDULERS` entry."""
+    return SCHEDULERS[spec.early_stopping.method].build(spec)
 
 
 def build_stopper(spec: Spec) -> Stopper | None:

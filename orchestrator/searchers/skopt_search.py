@@ -7,24 +7,15 @@ least sqrt(n) of the n points), parallel suggestions (local penalisation around 
 trials, or a kriging-believer or constant-liar value told for them), LCB with
 time-decaying exploration, and suggest latency kept low.
 
-`build_skopt_searcher` is what the spec runner calls for `search.method: bayes`. The spec's
-`search.bayes` mapping accepts these keys (`BAYES_OPTIONS` checks them):
-
-  base_estimator          GP | RF | ET | GBRT                          (default GP)
-  acq_func                EI | PI | LCB | gp_hedge                     (default gp_hedge)
-  n_initial_points        random points before the model, all arms     (default 10)
-  initial_point_generator random | lhs | sobol | halton | hammersly    (default random)
-  acq_optimizer           auto | lbfgs | sampling                      (default auto: lbfgs for GP)
-  n_points                acquisition samples per proposal, as many again near the best (default 1000)
-  n_restarts_optimizer    L-BFGS starts per acquisition                (default 1)
-  xi                      EI/PI exploration margin, in std units of y  (default 0.0)
-  kappa                   LCB exploration weight kappa_0               (default 1.96)
-  kappa_decay             kappa_t = kappa_0 * kappa_decay**t, t = observations (default 1.0)
-  liar                    how pending trials steer the next suggestion: lp (local penalisation: no lie,
-                          the acquisition is damped around each pending point, the more the worse the
-                          model expects it to be) | kb (kriging believer: told the GP mean) | cl_min |
-                          cl_mean | cl_max (constant liar: the best / mean / worst observed) (default lp)
-  conditional             branch (one model per branch) | flat (one model over all) (default branch)
+`build_for_spec` is what a sweep calls for `search.method: bayes` (the builder of
+`SEARCHERS["bayes"]`). The spec's `search.bayes` options, their rules, defaults and a line
+on each are declared once in `orchestrator.extensions.searchers.BAYES_OPTIONS`; in short:
+base_estimator and acq_func pick the surrogate and the acquisition; n_initial_points,
+initial_point_generator the design before the model; acq_optimizer, n_points and
+n_restarts_optimizer how the acquisition is optimised; xi, kappa and kappa_decay how much it
+explores; liar how pending trials steer the next suggestion (lp: no lie, the acquisition is
+damped around each pending point, the more the worse the model expects it to be; kb: told
+the GP mean; cl_*: a constant); conditional whether each branch has its own model.
 
 Results: a trial's final reported metric is told; errored trials are not; a non-finite
 value never reaches the model (it is told as the worst value seen so far: the region is
@@ -41,7 +32,7 @@ import copy
 import math
 import pickle
 import warnings
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from ray.tune.search import ConcurrencyLimiter, Searcher
@@ -52,48 +43,17 @@ from skopt.space import Categorical as SkCategorical
 from skopt.space import Integer as SkInteger
 from skopt.space import Space
 
+from orchestrator.extensions.searchers import BAYES_OPTIONS as DECLARED_OPTIONS
 from orchestrator.searchers.skopt_space import CompiledSpace, compile_space, has_domain, to_python
-from orchestrator.searchers.skopt_surrogate import ACQ_FUNCS, BASE_ESTIMATORS, BranchModel, SurrogateSettings
+from orchestrator.searchers.skopt_surrogate import BranchModel, SurrogateSettings
 
-LIARS = ("cl_min", "cl_mean", "cl_max", "kb", "lp")
+if TYPE_CHECKING:
+    from orchestrator.spec import Spec
+
 INITIAL_GENERATORS = {"lhs": Lhs, "sobol": Sobol, "halton": Halton, "hammersly": Hammersly}
 
-
-def _one_of(name: str, allowed: tuple[str, ...]) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        if value not in allowed:
-            raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-        return value
-
-    return check
-
-
-def _number(name: str, kind: type, minimum: float, strict: bool = False) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
-            raise ValueError(f"{name} must be {'a number' if kind is float else 'an integer'}; got {value!r}")
-        if value < minimum or (strict and value == minimum):
-            raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}; got {value!r}")
-        return kind(value)
-
-    return check
-
-
-#: `search.bayes` keys the spec accepts, each with a validator returning the checked value.
-BAYES_OPTIONS: dict[str, Callable[[Any], Any]] = {
-    "base_estimator": _one_of("base_estimator", BASE_ESTIMATORS),
-    "acq_func": _one_of("acq_func", ACQ_FUNCS),
-    "n_initial_points": _number("n_initial_points", int, 1),
-    "initial_point_generator": _one_of("initial_point_generator", ("random", *INITIAL_GENERATORS)),
-    "acq_optimizer": _one_of("acq_optimizer", ("auto", "lbfgs", "sampling")),
-    "n_points": _number("n_points", int, 1),
-    "n_restarts_optimizer": _number("n_restarts_optimizer", int, 1),
-    "xi": _number("xi", float, 0.0),
-    "kappa": _number("kappa", float, 0.0),
-    "kappa_decay": _number("kappa_decay", float, 0.0, strict=True),
-    "liar": _one_of("liar", LIARS),
-    "conditional": _one_of("conditional", ("branch", "flat")),
-}
+#: `search.bayes` keys the spec accepts, each with the check returning the checked value.
+BAYES_OPTIONS: dict[str, Callable[[Any], Any]] = {option.name: option.check for option in DECLARED_OPTIONS}
 
 
 class SkOptSearch(Searcher):
@@ -441,3 +401,11 @@ def build_skopt_searcher(param_space: dict, metric: str, mode: str, options: dic
     if max_concurrent and max_concurrent > 0:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent, batch=False)
     return searcher
+
+
+def build_for_spec(spec: Spec, param_space: dict) -> Searcher:
+    """The builder of `SEARCHERS["bayes"]`: `build_skopt_searcher` with the spec's options, seed
+    and concurrency."""
+    search = spec.search
+    return build_skopt_searcher(param_space, spec.metric, spec.mode, dict(search.options), search.seed,
+                                search.max_concurrent)

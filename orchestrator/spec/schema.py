@@ -1,33 +1,28 @@
-"""The validated spec: every key of design.md, typed, with located one-line errors."""
+"""The validated spec: every key of design.md, typed, with located one-line errors.
+
+The keys and their rules are declared in `fields.py` (searchers and schedulers in the
+extension tables); this module reads a raw spec by them into the `Spec` dataclasses.
+"""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable
 
-from orchestrator.spec.space_model import Nested, SpaceParser
+from orchestrator.extensions.options import Integer, Mapping, Number, OneOf, Option, Section, Text, TextList
+from orchestrator.extensions.schedulers import SCHEDULERS, all_parameters
+from orchestrator.extensions.searchers import SEARCHERS
+from orchestrator.extensions.trainables import names as registered_trainables
+from orchestrator.spec.fields import DEFAULT_STORAGE, TOP_LEVEL, TRAINABLE_REF
 from orchestrator.spec.numbers import MAX_INT_BOUND, as_number, is_finite_number
+from orchestrator.spec.space_model import Nested, SpaceParser
 from orchestrator.spec.suggest import did_you_mean, excerpt, one_of
 from orchestrator.spec.yaml_source import KeyPath, SourceMap
 
-NAME_PATTERN = re.compile(r"^[a-z0-9_-]+$")
-TRAINABLE_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-SEARCH_METHODS = ("grid", "random", "bayes")
-EARLY_STOPPING_METHODS = ("asha", "hyperband", "median", "none")
-MODES = ("max", "min")
-DEFAULT_STORAGE = "./runs"
-
-TOP_LEVEL_KEYS = (
-    "name", "description", "trainable", "metric", "mode", "config", "space", "search",
-    "early_stopping", "resources", "storage", "storage_options", "checkpoint", "failures",
-    "time_budget_s", "runtime_env",
-)
+TOP_LEVEL_KEYS = TOP_LEVEL.names
 # Which scheduler parameters each early-stopping method takes (besides `method` and `stop`).
 SCHEDULER_PARAMS: dict[str, tuple[str, ...]] = {
-    "asha": ("max_t", "grace_period", "reduction_factor", "brackets"),
-    "hyperband": ("max_t", "reduction_factor"),
-    "median": ("max_t", "grace_period", "min_samples_required"),
-    "none": ("max_t",),
+    name: tuple(option.name for option in entry.parameters) for name, entry in SCHEDULERS.items()
 }
 
 
@@ -37,7 +32,12 @@ class SearchSettings:
     num_samples: int = 10
     max_concurrent: int = 0          # 0: as many as resources allow
     seed: int | None = None
-    bayes: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # the method's, from search.<options key>
+
+    @property
+    def bayes(self) -> dict[str, Any]:
+        """The `search.bayes` options (empty unless the method is bayes)."""
+        return self.options if self.method == "bayes" else {}
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ class StopConditions:
 
 @dataclass(frozen=True)
 class EarlyStopping:
+    """The scheduler: `parameters` holds the method's declared parameters (defaults filled in),
+    as its builder and `hpo validate` read them; the built-in ones are also typed fields."""
+
     method: str = "none"
     max_t: int | None = None                # per-trial iteration cap (all methods)
     grace_period: int = 1
@@ -56,6 +59,7 @@ class EarlyStopping:
     brackets: int = 1
     min_samples_required: int = 3
     stop: StopConditions = field(default_factory=StopConditions)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,21 +102,15 @@ class Spec:
 
 
 class _Reader:
-    """Typed access to one mapping of the raw spec, raising located errors."""
+    """Typed access to one mapping of the raw spec, by its declared `Section`, raising located
+    errors; a key's `Option` says how it is read (rule, bounds, default, required)."""
 
-    def __init__(self, source: SourceMap, raw: Any, path: KeyPath, allowed: Iterable[str]) -> None:
+    def __init__(self, source: SourceMap, raw: Any, path: KeyPath, section: Section) -> None:
         self.source = source
         self.path = path
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise source.error(path, f"must be a mapping, got {_shown(raw)}")
-        allowed = tuple(allowed)
-        for key in raw:
-            if key not in allowed:
-                raise source.error(path + (key,), f"unknown key{did_you_mean(key, allowed)}; "
-                                   f"expected {one_of(allowed)}")
-        self.raw = raw
+        self.section = section
+        self.given = raw is not None
+        self.raw = _known_keys(source, raw, path, section.names)
 
     def has(self, key: str) -> bool:
         return key in self.raw and self.raw[key] is not None
@@ -120,26 +118,48 @@ class _Reader:
     def error(self, key: str, message: str) -> Exception:
         return self.source.error(self.path + (key,), message)
 
-    def required(self, key: str) -> Any:
-        if not self.has(key):
-            raise self.source.error(self.path + (key,), "is required")
-        return self.raw[key]
+    def read(self, key: str, default: Any = None) -> Any:
+        """The value of declared `key`, checked by its rule; `default` overrides the declared one."""
+        return self.value(self.section.option(key), default)
 
-    def string(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def read_all(self) -> dict[str, Any]:
+        """Every declared key of this mapping, read."""
+        return {option.name: self.value(option) for option in self.section.options}
+
+    def value(self, option: Option, default: Any = None) -> Any:
+        """`option`'s value here (its default when absent), checked by its rule."""
+        key, rule = option.name, option.rule
+        self.require(option)
+        default = option.default if default is None else default
+        if isinstance(rule, OneOf):
+            return self.enum(key, rule.values, default)
+        if isinstance(rule, Integer):
+            return self.integer(key, default, minimum=rule.minimum,
+                                maximum=MAX_INT_BOUND if rule.maximum is None else rule.maximum)
+        if isinstance(rule, Number):
+            return self.number(key, default, minimum=rule.minimum, above=rule.above)
+        if isinstance(rule, Text):
+            return self.string(key, default, pattern=rule.pattern, hint=rule.hint)
+        if isinstance(rule, TextList):
+            return self.string_list(key)
+        if isinstance(rule, Mapping):
+            return self.mapping(key)
+        return self.raw.get(key, default)  # a grammar of its own (the space): its parser checks it
+
+    def string(self, key: str, default: str | None, *, pattern: str | None = None, hint: str = "") -> str | None:
         if not self.has(key):
-            if required:
-                self.required(key)
             return default
         value = self.raw[key]
         if not isinstance(value, str):
             raise self.error(key, f"must be a string, got {_shown(value)}")
         if not value.strip():
             raise self.error(key, "must not be empty")
+        if pattern and not re.fullmatch(pattern, value):
+            raise self.error(key, f"{excerpt(value)} must match {pattern}" + (f" ({hint})" if hint else ""))
         return value
 
-    def enum(self, key: str, options: tuple[str, ...], default: str | None = None, *,
-             required: bool = False) -> str:
-        value = self.string(key, default, required=required)
+    def enum(self, key: str, options: tuple[str, ...], default: str | None) -> str:
+        value = self.string(key, default)
         if value not in options:
             raise self.error(key, f"{excerpt(value)} is not {one_of(options)}{did_you_mean(value, options)}")
         return value
@@ -190,8 +210,31 @@ class _Reader:
             raise self.error(key, "must be a list of strings")
         return tuple(value)
 
-    def sub(self, key: str, allowed: Iterable[str]) -> "_Reader":
-        return _Reader(self.source, self.raw.get(key), self.path + (key,), allowed)
+    def sub(self, key: str) -> "_Reader":
+        """The reader of the declared mapping under `key`; given, it must hold its required keys."""
+        reader = _Reader(self.source, self.raw.get(key), self.path + (key,), self.section.option(key).rule)
+        for option in reader.section.options:
+            reader.require(option)
+        return reader
+
+    def require(self, option: Option) -> None:
+        """A required key must be there when its mapping is."""
+        if option.required and self.given and not self.has(option.name):
+            raise self.error(option.name, "is required")
+
+
+def _known_keys(source: SourceMap, raw: Any, path: KeyPath, allowed: Iterable[str]) -> dict[str, Any]:
+    """`raw` as a mapping (nothing: empty) whose keys are all `allowed`, else a located error."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise source.error(path, f"must be a mapping, got {_shown(raw)}")
+    allowed = tuple(allowed)
+    for key in raw:
+        if key not in allowed:
+            raise source.error(path + (key,), f"unknown key{did_you_mean(key, allowed)}; "
+                               f"expected {one_of(allowed)}")
+    return raw
 
 
 def _shown(value: Any) -> str:
@@ -205,18 +248,18 @@ def _shown(value: Any) -> str:
     return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
 
 
-def _known_trainables() -> list[str] | None:
-    from orchestrator.extensions.trainables import names
+def _plain(number: float) -> str:
+    """A number as a message writes it: `3` for 3.0, an integer in full."""
+    return f"{number:g}" if isinstance(number, float) else str(number)
 
-    return names()
+
+def _known_trainables() -> list[str]:
+    return registered_trainables()
 
 
-def _bayes_option_validators() -> dict[str, Any] | None:
-    try:
-        from orchestrator.searchers.skopt_search import BAYES_OPTIONS
-    except ImportError:
-        return None
-    return dict(BAYES_OPTIONS)
+def _bayes_option_validators() -> dict[str, Any]:
+    """The `search.bayes` option names and their checks, as the searcher table declares them."""
+    return {option.name: option.check for option in SEARCHERS["bayes"].options}
 
 
 def _storage_option_names() -> tuple[str, ...] | None:
@@ -231,26 +274,16 @@ def build_spec(raw: Any, source: SourceMap) -> Spec:
     """Validate the raw spec mapping; the first problem found is raised as a SpecError."""
     if raw is None:
         raise source.error((), "the spec is empty")
-    top = _Reader(source, raw, (), TOP_LEVEL_KEYS)
+    top = _Reader(source, raw, (), TOP_LEVEL)
 
-    name = top.string("name", required=True)
-    if not NAME_PATTERN.match(name):
-        raise top.error("name", f"{excerpt(name)} must match [a-z0-9_-]+ (it names the sweep's folder)")
-    trainable = top.string("trainable", required=True)
-    if ":" in trainable:
-        if not TRAINABLE_REF.match(trainable):
-            raise top.error("trainable", f"{excerpt(trainable)} must be a registered name or 'package.module:function'")
-    else:
-        known = _known_trainables()
-        if known is not None and trainable not in known:
-            raise top.error("trainable", f"unknown trainable {excerpt(trainable)}{did_you_mean(trainable, known)}; "
-                            f"registered: {', '.join(known)} (or use 'package.module:function')")
-    metric = top.string("metric", required=True)
-    mode = top.enum("mode", MODES, required=True)
-    config = top.mapping("config")
+    name = top.read("name")
+    trainable = _trainable(top)
+    metric = top.read("metric")
+    mode = top.read("mode")
+    config = top.read("config")
     parser = SpaceParser(source)
     parser.refuse_ray_directives(config, ("config",))  # config joins the trial config Ray resolves
-    space = parser.parse(top.required("space"), ("space",))
+    space = parser.parse(top.read("space"), ("space",))
     if not space.children:
         raise top.error("space", "needs at least one parameter")
     overlap = sorted(set(config) & set(space.children))
@@ -258,120 +291,112 @@ def build_spec(raw: Any, source: SourceMap) -> Spec:
         raise source.error(("config", overlap[0]), "is also a key of space: a key is either a constant "
                            "(config) or searched (space), not both")
 
-    search = _search(top, space)
+    search = _search(top)
     early = _early_stopping(top)
-    res_reader = top.sub("resources", ("cpu", "gpu"))
-    resources = Resources(cpu=res_reader.number("cpu", 1.0, above=0.0),
-                          gpu=res_reader.number("gpu", 0.0, minimum=0.0))
+    res_reader = top.sub("resources")
+    resources = Resources(**res_reader.read_all())
     if resources.gpu > 1 and not resources.gpu.is_integer():
         raise res_reader.error("gpu", "more than one GPU per trial must be a whole number")
-    storage = top.string("storage", DEFAULT_STORAGE)
-    storage_options = top.mapping("storage_options")
+    storage = top.read("storage")
+    storage_options = top.read("storage_options")
     allowed_storage = _storage_option_names()
     if allowed_storage is not None:
-        top.sub("storage_options", allowed_storage)
-    ckpt = top.sub("checkpoint", ("keep",))
-    failures = top.sub("failures", ("max_failures", "trial_timeout_s"))
-    env = top.sub("runtime_env", ("pip", "py_modules", "working_dir", "env_vars"))
-    env_vars = env.mapping("env_vars")
+        _known_keys(source, storage_options, ("storage_options",), allowed_storage)
+    checkpoint = top.sub("checkpoint")
+    failures = top.sub("failures")
+    env = top.sub("runtime_env")
+    env_vars = env.read("env_vars")
     for k, v in env_vars.items():
         if not isinstance(v, (str, int, float)) or isinstance(v, bool):
             raise source.error(("runtime_env", "env_vars", k), "must be a string")
     return Spec(
         name=name, trainable=trainable, metric=metric, mode=mode, space=space, config=config,
-        description=top.string("description", "") or "",
+        description=top.read("description") or "",
         search=search, early_stopping=early, resources=resources,
         storage=storage, storage_options=storage_options,
-        checkpoint_keep=ckpt.integer("keep", 2, minimum=1),
-        max_failures=failures.integer("max_failures", 2, minimum=0),
-        trial_timeout_s=failures.number("trial_timeout_s", None, above=0.0),
-        time_budget_s=top.number("time_budget_s", None, above=0.0),
+        checkpoint_keep=checkpoint.read("keep"), **failures.read_all(),
+        time_budget_s=top.read("time_budget_s"),
         runtime_env=RuntimeEnvSettings(
-            pip=env.string_list("pip"), py_modules=env.string_list("py_modules"),
-            working_dir=env.string("working_dir"), env_vars={k: str(v) for k, v in env_vars.items()}),
+            pip=env.read("pip"), py_modules=env.read("py_modules"),
+            working_dir=env.read("working_dir"), env_vars={k: str(v) for k, v in env_vars.items()}),
         raw=raw, source_file=source.file,
     )
 
 
-def _search(top: _Reader, space: Nested) -> SearchSettings:
-    reader = top.sub("search", ("method", "num_samples", "max_concurrent", "seed", "bayes"))
-    method = reader.enum("method", SEARCH_METHODS, "random")
-    num_samples = reader.integer("num_samples", 1 if method == "grid" else 10, minimum=1)
-    max_concurrent = reader.integer("max_concurrent", 0, minimum=0)
-    seed = reader.integer("seed", None, minimum=0, maximum=2**32 - 1)  # numpy's seed range
-    bayes = reader.mapping("bayes")
-    if bayes and method != "bayes":
-        raise reader.error("bayes", f"bayes options need search.method: bayes (method is {method!r})")
-    validators = _bayes_option_validators() if bayes else None  # imports skopt and Ray: only when asked
-    if validators is not None:
-        bayes = _check_options(top.source, ("search", "bayes"), bayes, validators)
-    return SearchSettings(method=method, num_samples=num_samples, max_concurrent=max_concurrent,
-                          seed=seed, bayes=bayes)
+def _trainable(top: _Reader) -> str:
+    """A registered name or `package.module:function` (the module is imported only by a sweep)."""
+    trainable = top.read("trainable")
+    if ":" in trainable:
+        if not re.fullmatch(TRAINABLE_REF, trainable):
+            raise top.error("trainable", f"{excerpt(trainable)} must be a registered name or 'package.module:function'")
+        return trainable
+    known = _known_trainables()
+    if trainable not in known:
+        raise top.error("trainable", f"unknown trainable {excerpt(trainable)}{did_you_mean(trainable, known)}; "
+                        f"registered: {', '.join(known)} (or use 'package.module:function')")
+    return trainable
 
 
-def _check_options(source: SourceMap, path: KeyPath, options: dict[str, Any],
-                   validators: dict[str, Any]) -> dict[str, Any]:
-    """Check searcher options against the searcher's declared keys and rules; return the
-    checked values (a rule may convert, e.g. an integer to a float)."""
+def _search(top: _Reader) -> SearchSettings:
+    reader = top.sub("search")
+    method = reader.read("method")
+    searcher = SEARCHERS[method]
+    settings = SearchSettings(method=method, num_samples=reader.read("num_samples", searcher.default_num_samples),
+                              max_concurrent=reader.read("max_concurrent"), seed=reader.read("seed"))
+    for owner in SEARCHERS.values():
+        if owner.options_key is None:
+            continue
+        options = reader.mapping(owner.options_key)
+        if options and owner is not searcher:
+            raise reader.error(owner.options_key, f"{owner.options_key} options need search.method: "
+                               f"{owner.name} (method is {method!r})")
+        if options:
+            checked = _check_options(top.source, ("search", owner.options_key), options, owner.options)
+            settings = replace(settings, options=checked)
+    return settings
+
+
+def _check_options(source: SourceMap, path: KeyPath, given: dict[str, Any],
+                   declared: tuple[Option, ...]) -> dict[str, Any]:
+    """Check searcher options against the searcher's declared options; return the checked
+    values (a rule may convert, e.g. an integer to a float)."""
+    by_name = {option.name: option for option in declared}
     checked: dict[str, Any] = {}
-    for key, value in options.items():
-        if key not in validators:
-            raise source.error(path + (key,), f"unknown option{did_you_mean(key, validators)}; "
-                               f"expected {one_of(validators)}")
+    for key, value in given.items():
+        if key not in by_name:
+            raise source.error(path + (key,), f"unknown option{did_you_mean(key, by_name)}; "
+                               f"expected {one_of(by_name)}")
         try:
-            checked[key] = _apply_rule(validators[key], value)
-        except Exception as exc:  # a searcher's rule may fail in its own way (float(10**400))
+            checked[key] = by_name[key].check(value)
+        except Exception as exc:  # a rule may fail in its own way (float(10**400))
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise source.error(path + (key,), reason[:200]) from None
     return checked
 
 
-def _apply_rule(rule: Any, value: Any) -> Any:
-    """A rule is a type (or tuple of types), a collection of allowed values, or a callable that
-    returns the checked value; a value the rule refuses raises ValueError saying why."""
-    if isinstance(rule, type) or (isinstance(rule, tuple) and rule and all(isinstance(r, type) for r in rule)):
-        types = rule if isinstance(rule, tuple) else (rule,)
-        if float in types:
-            types = types + (int,)
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            raise ValueError(f"must be {' or '.join(t.__name__ for t in types)}, got {_shown(value)}")
-        return value
-    if isinstance(rule, (tuple, list, set, frozenset)):
-        if value not in rule:
-            raise ValueError(f"{excerpt(value)} is not {one_of(rule)}{did_you_mean(value, rule)}")
-        return value
-    if callable(rule):
-        return rule(value)
-    return value
+# Scheduler parameters that EarlyStopping also holds as typed fields.
+_TYPED_PARAMETERS = {f.name for f in fields(EarlyStopping)} - {"method", "stop", "parameters"}
 
 
 def _early_stopping(top: _Reader) -> EarlyStopping:
-    all_params = sorted({p for params in SCHEDULER_PARAMS.values() for p in params})
-    reader = top.sub("early_stopping", ("method", "stop", *all_params))
-    method = reader.enum("method", EARLY_STOPPING_METHODS, "none")
-    allowed = SCHEDULER_PARAMS[method]
-    for key in all_params:
-        if reader.has(key) and key not in allowed:
-            raise reader.error(key, f"{method} takes no {key} (it takes {', '.join(allowed)})")
-    needs_max_t = method in ("asha", "hyperband")
-    max_t = reader.integer("max_t", 100 if needs_max_t else None, minimum=1)
-    grace = reader.integer("grace_period", 1, minimum=1)
-    if max_t is not None and grace > max_t:
-        raise reader.error("grace_period", f"must be <= max_t ({grace} > {max_t})")
-    factor = reader.number("reduction_factor", 3.0 if method != "hyperband" else 3.0, above=1.0)
-    if method in ("asha", "hyperband") and max_t is not None and factor > max_t:
-        raise reader.error("reduction_factor", f"must be <= max_t ({factor:g} > {max_t})")
-    stop = reader.sub("stop", ("metric_threshold", "plateau"))
-    plateau = stop.sub("plateau", ("patience", "min_delta"))
-    if stop.has("plateau"):
-        plateau.required("patience")
+    reader = top.sub("early_stopping")
+    method = reader.read("method")
+    scheduler = SCHEDULERS[method]
+    takes = tuple(option.name for option in scheduler.parameters)
+    for option in all_parameters():
+        if reader.has(option.name) and option.name not in takes:
+            raise reader.error(option.name, f"{method} takes no {option.name} (it takes {', '.join(takes)})")
+    parameters = {option.name: reader.value(option) for option in scheduler.parameters}
+    max_t = parameters.get("max_t")
+    for key in scheduler.at_most_max_t:
+        if max_t is not None and parameters[key] > max_t:
+            raise reader.error(key, f"must be <= max_t ({_plain(parameters[key])} > {max_t})")
+    stop = reader.sub("stop")
+    plateau = stop.sub("plateau")
     return EarlyStopping(
-        method=method, max_t=max_t, grace_period=grace, reduction_factor=factor,
-        brackets=reader.integer("brackets", 1, minimum=1),
-        min_samples_required=reader.integer("min_samples_required", 3, minimum=1),
-        stop=StopConditions(
-            metric_threshold=stop.number("metric_threshold", None),
-            plateau_patience=plateau.integer("patience", None, minimum=1),
-            plateau_min_delta=plateau.number("min_delta", 0.0, minimum=0.0),
-        ),
+        method=method, parameters=parameters,
+        stop=StopConditions(metric_threshold=stop.read("metric_threshold"),
+                            plateau_patience=plateau.read("patience"),
+                            plateau_min_delta=plateau.read("min_delta")),
+        **{key: value for key, value in parameters.items() if key in _TYPED_PARAMETERS},
     )
