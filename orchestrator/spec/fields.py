@@ -76,3 +76,12 @@ TOP_LEVEL = Section((
     Option("time_budget_s", Number(above=0.0), None, "stop starting trials after this many seconds"),
     Option("runtime_env", RUNTIME_ENV, None, "what `hpo submit` ships to a cluster"),
 ))
+
+
+def storage_option_names() -> tuple[str, ...] | None:
+    """The keys `storage_options` takes, as the storage layer declares them (None without it)."""
+    try:
+        from orchestrator.storage.location import STORAGE_OPTIONS
+    except ImportError:
+        return None
+    return tuple(sorted(STORAGE_OPTIONS))

@@ -14,6 +14,7 @@ from orchestrator.extensions.schedulers import SCHEDULERS, all_parameters
 from orchestrator.extensions.searchers import SEARCHERS
 from orchestrator.extensions.trainables import names as registered_trainables
 from orchestrator.spec.fields import DEFAULT_STORAGE, TOP_LEVEL, TRAINABLE_REF
+from orchestrator.spec.fields import storage_option_names as _storage_option_names
 from orchestrator.spec.numbers import MAX_INT_BOUND, as_number, is_finite_number
 from orchestrator.spec.space_model import Nested, SpaceParser
 from orchestrator.spec.suggest import did_you_mean, excerpt, one_of
@@ -260,14 +261,6 @@ def _known_trainables() -> list[str]:
 def _bayes_option_validators() -> dict[str, Any]:
     """The `search.bayes` option names and their checks, as the searcher table declares them."""
     return {option.name: option.check for option in SEARCHERS["bayes"].options}
-
-
-def _storage_option_names() -> tuple[str, ...] | None:
-    try:
-        from orchestrator.storage.location import STORAGE_OPTIONS
-    except ImportError:
-        return None
-    return tuple(sorted(STORAGE_OPTIONS))
 
 
 def build_spec(raw: Any, source: SourceMap) -> Spec:
