@@ -17,7 +17,7 @@ from orchestrator.cli.main import main
 from orchestrator.extensions import trainables
 from orchestrator.extensions.references import load_reference
 from orchestrator.extensions.schedulers import SCHEDULERS
-from orchestrator.extensions.searchers import BAYES_OPTIONS, SEARCHERS
+from orchestrator.extensions.searchers import SKOPT_OPTIONS, SEARCHERS
 from orchestrator.spec import EarlyStopping
 
 MYPKG = '''\
@@ -114,7 +114,7 @@ def test_every_builder_the_tables_name_exists(builder: str) -> None:
 def test_skopt_search_takes_the_declared_bayes_options_and_defaults() -> None:
     from orchestrator.searchers import skopt_search, skopt_surrogate
 
-    declared = {option.name: option for option in BAYES_OPTIONS}
+    declared = {option.name: option for option in SKOPT_OPTIONS}
     parameters = inspect.signature(skopt_search.SkOptSearch).parameters
     assert {name: parameters[name].default for name in declared} == {n: o.default for n, o in declared.items()}
     assert declared["base_estimator"].rule.values == skopt_surrogate.BASE_ESTIMATORS

@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.cli.main import main
 from orchestrator.errors import SpecError
-from orchestrator.extensions.searchers import BAYES_OPTIONS
+from orchestrator.extensions.searchers import SKOPT_OPTIONS
 from orchestrator.spec import load_spec_text
 from orchestrator.spec.json_schema import spec_json_schema
 from orchestrator.spec.yaml_source import parse_yaml_text, read_yaml_file
@@ -76,7 +76,7 @@ def test_the_schema_comes_from_the_tables() -> None:
     search = schema["properties"]["search"]
     assert search["properties"]["method"]["enum"] == ["grid", "random", "bayes"]
     bayes = search["properties"]["bayes"]["properties"]
-    assert list(bayes) == [option.name for option in BAYES_OPTIONS]
+    assert list(bayes) == [option.name for option in SKOPT_OPTIONS]
     assert bayes["kappa_decay"]["exclusiveMinimum"] == 0.0 and bayes["acq_func"]["default"] == "gp_hedge"
     early = schema["properties"]["early_stopping"]["properties"]
     assert early["reduction_factor"] == {"type": "number", "exclusiveMinimum": 1.0, "default": 3.0,

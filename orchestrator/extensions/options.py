@@ -1,8 +1,8 @@
 """Declared options: an `Option` (name, rule, default, one line of doc) is written once and
 serves three readers: validation, documentation and the JSON Schema of `hpo schema`.
 
-Value rules (`OneOf`, `Integer`, `Number`, `Text`) check one value; `TextList`, `Mapping`,
-`Section` and `Ref` describe structure, which the spec reader walks. `Option.check` raises a
+`OneOf`, `Integer` and `Number` check one value; `Text`, `TextList`, `Mapping`, `Section`
+and `Ref` describe spec keys, which the spec reader checks. `Option.check` raises a
 ValueError that names the option (`acq_func must be one of EI, PI; got 'EII'`): the message a
 searcher's Python API and a spec's `search.<options>` share.
 """
@@ -81,11 +81,6 @@ class Text:
 
     pattern: str | None = None
     hint: str = ""
-
-    def check(self, name: str, value: Any) -> str:
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{name} must be a non-empty string; got {value!r}")
-        return value
 
     def json_schema(self) -> JsonSchema:
         schema: JsonSchema = {"type": "string", "minLength": 1}

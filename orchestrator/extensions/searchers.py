@@ -30,9 +30,9 @@ class SearcherEntry:
         return load_reference(self.builder)(spec, param_space)
 
 
-# `search.bayes`: the SkOptSearch options (orchestrator/searchers/skopt_search.py says how each
-# works; benchmarks/README.md what the defaults measured).
-BAYES_OPTIONS: tuple[Option, ...] = (
+# `search.bayes`: the options of SkOptSearch (orchestrator/searchers/skopt_search.py says how
+# they work, benchmarks/README.md what the defaults measured).
+SKOPT_OPTIONS: tuple[Option, ...] = (
     Option("base_estimator", OneOf(("GP", "RF", "ET", "GBRT")), "GP",
            "surrogate model: Gaussian process, random forest, extra trees, gradient-boosted trees"),
     Option("acq_func", OneOf(("EI", "PI", "LCB", "gp_hedge")), "gp_hedge",
@@ -60,8 +60,5 @@ SEARCHERS: dict[str, SearcherEntry] = {entry.name: entry for entry in (
     SearcherEntry("grid", "grid (Ray variant generator)", _VARIANT_GENERATOR, default_num_samples=1),
     SearcherEntry("random", "random (Ray variant generator)", _VARIANT_GENERATOR),
     SearcherEntry("bayes", "bayes (scikit-optimize)", "orchestrator.searchers.skopt_search:build_for_spec",
-                  options=BAYES_OPTIONS, options_key="bayes"),
+                  options=SKOPT_OPTIONS, options_key="bayes"),
 )}
-
-# Keys under `search:` that hold a searcher's options.
-OPTION_KEYS: tuple[str, ...] = tuple(entry.options_key for entry in SEARCHERS.values() if entry.options_key)

@@ -9,7 +9,7 @@ time-decaying exploration, and suggest latency kept low.
 
 `build_for_spec` is what a sweep calls for `search.method: bayes` (the builder of
 `SEARCHERS["bayes"]`). The spec's `search.bayes` options, their rules, defaults and a line
-on each are declared once in `orchestrator.extensions.searchers.BAYES_OPTIONS`; in short:
+on each are declared once in `orchestrator.extensions.searchers.SKOPT_OPTIONS`; in short:
 base_estimator and acq_func pick the surrogate and the acquisition; n_initial_points,
 initial_point_generator the design before the model; acq_optimizer, n_points and
 n_restarts_optimizer how the acquisition is optimised; xi, kappa and kappa_decay how much it
@@ -43,7 +43,7 @@ from skopt.space import Categorical as SkCategorical
 from skopt.space import Integer as SkInteger
 from skopt.space import Space
 
-from orchestrator.extensions.searchers import BAYES_OPTIONS as DECLARED_OPTIONS
+from orchestrator.extensions.searchers import SKOPT_OPTIONS
 from orchestrator.searchers.skopt_space import CompiledSpace, compile_space, has_domain, to_python
 from orchestrator.searchers.skopt_surrogate import BranchModel, SurrogateSettings
 
@@ -52,8 +52,9 @@ if TYPE_CHECKING:
 
 INITIAL_GENERATORS = {"lhs": Lhs, "sobol": Sobol, "halton": Halton, "hammersly": Hammersly}
 
-#: `search.bayes` keys the spec accepts, each with the check returning the checked value.
-BAYES_OPTIONS: dict[str, Callable[[Any], Any]] = {option.name: option.check for option in DECLARED_OPTIONS}
+#: `search.bayes` keys the spec accepts, each with the check (declared in SKOPT_OPTIONS) returning
+#: the checked value.
+BAYES_OPTIONS: dict[str, Callable[[Any], Any]] = {option.name: option.check for option in SKOPT_OPTIONS}
 
 
 class SkOptSearch(Searcher):
