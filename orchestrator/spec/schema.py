@@ -255,6 +255,7 @@ def _plain(number: float) -> str:
 
 
 def _known_trainables() -> list[str]:
+    """The registered trainable names (the `hpo.trainables` entry points)."""
     return registered_trainables()
 
 
@@ -307,7 +308,8 @@ def build_spec(raw: Any, source: SourceMap) -> Spec:
         description=top.read("description") or "",
         search=search, early_stopping=early, resources=resources,
         storage=storage, storage_options=storage_options,
-        checkpoint_keep=checkpoint.read("keep"), **failures.read_all(),
+        checkpoint_keep=checkpoint.read("keep"), max_failures=failures.read("max_failures"),
+        trial_timeout_s=failures.read("trial_timeout_s"),
         time_budget_s=top.read("time_budget_s"),
         runtime_env=RuntimeEnvSettings(
             pip=env.read("pip"), py_modules=env.read("py_modules"),
