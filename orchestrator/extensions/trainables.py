@@ -87,7 +87,8 @@ def resolve(ref: str) -> Trainable:
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise TrainableNotFound(f"unknown trainable {ref!r}; {hint}registered: "
                                     f"{', '.join(known)}, or use 'package.module:function'")
-        obj = _load(registered[ref].value, ref)
+        entry = registered[ref]
+        obj = _load(f"{entry.module}:{entry.attr}", ref)  # without any [extras]
     if not callable(obj):
         raise TrainableNotFound(f"trainable {ref!r} is a {type(obj).__name__}, not callable")
     return obj
