@@ -80,8 +80,6 @@ TOP_LEVEL = Section((
 
 def storage_option_names() -> tuple[str, ...] | None:
     """The keys `storage_options` takes, as the storage layer declares them (None without it)."""
-    try:
-        from orchestrator.storage.location import STORAGE_OPTIONS
-    except ImportError:
-        return None
+    from orchestrator.extensions.storage import STORAGE_OPTIONS
+
     return tuple(sorted(STORAGE_OPTIONS))

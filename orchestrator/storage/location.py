@@ -10,13 +10,13 @@ from urllib.parse import urlsplit
 import pyarrow.fs as pafs
 
 from orchestrator.errors import StorageError
+from orchestrator.extensions.storage import STORAGE_OPTIONS as DECLARED_OPTIONS
 from orchestrator.redaction import redact_text
 from orchestrator.storage import s3
 
 # Keys a spec may give under `storage_options`. Credentials and profile names are deliberately absent: they come from
 # the AWS chain (env, AWS_PROFILE, instance role), so nothing secret is ever pickled into Ray's tuner.pkl.
-STORAGE_OPTIONS: set[str] = {"endpoint_url", "region", "role_arn", "connect_timeout", "request_timeout", "max_attempts",
-                             "request_checksum"}
+STORAGE_OPTIONS: set[str] = set(DECLARED_OPTIONS)
 
 
 @dataclass(frozen=True)
