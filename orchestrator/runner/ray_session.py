@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from orchestrator.compat import dashboard_address
 from orchestrator.errors import UserInputError
 from orchestrator.spec import Spec
 
@@ -126,8 +127,7 @@ def dashboard_url() -> str | None:
     import ray
 
     try:
-        url = ray.get_runtime_context().gcs_address and ray._private.worker.global_worker.node.address_info.get(
-            "webui_url")
+        url = ray.get_runtime_context().gcs_address and dashboard_address()
     except Exception:  # noqa: BLE001 - a dashboard is optional; no URL is the answer
         return None
     if not url:

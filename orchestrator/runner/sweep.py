@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence, TextIO
 
 from ray.tune.stopper import Stopper
 
+from orchestrator.compat import replace_restored_callbacks
 from orchestrator.errors import HpoError, SweepFailed, UserInputError
 from orchestrator.redaction import merge_secrets, redact, split_secrets
 from orchestrator.runner.best_result import select_best
@@ -232,15 +233,13 @@ def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callback
 
 def _restore_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list) -> Any:
     """Ray restores the run config it pickled; this process's callbacks and stoppers replace
-    the pickled ones (Ray offers no public setter, hence `_local_tuner`)."""
+    the pickled ones."""
     from ray import tune
 
     parts = _tuner_parts(spec, sweep, trainable, callbacks)
     tuner = tune.Tuner.restore(sweep.path, parts["trainable"], resume_unfinished=True, resume_errored=True,
                                param_space=param_space_of(spec), storage_filesystem=sweep.filesystem)
-    restored = tuner._local_tuner.get_run_config()
-    restored.callbacks = parts["run_config"].callbacks
-    restored.stop = parts["run_config"].stop
+    replace_restored_callbacks(tuner, parts["run_config"].callbacks, parts["run_config"].stop)
     return tuner
 
 
