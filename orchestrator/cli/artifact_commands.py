@@ -12,10 +12,8 @@ import yaml
 
 from orchestrator.errors import UserInputError
 from orchestrator.redaction import redacted_paths
-from orchestrator.storage import fetch_best, preflight, publish_tree, read_best, resolve_storage
-
-FINAL_MANIFEST = "final.json"
-MODEL_PREFIX = "model-"
+from orchestrator.storage import FinalManifest, best_manifest, fetch_best, preflight, publish_tree, resolve_storage
+from orchestrator.storage.sweep_folder import FINAL_MANIFEST, final_folder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,24 +58,23 @@ def _storage_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    manifest = read_best(args.sweep_uri, _storage_options(args))
-    shown = manifest if args.manifest else manifest.get("config") or {}
+    manifest = best_manifest(args.sweep_uri, _storage_options(args))
+    shown = manifest.to_json() if args.manifest else manifest.config
     if args.format == "json":
         print(json.dumps(shown, indent=2, sort_keys=not args.manifest))
         return 0
-    print(f"# best of {args.sweep_uri}: {manifest.get('metric')}={manifest.get('metric_value')} "
-          f"({manifest.get('mode')}), trial {manifest.get('trial_id')}, iteration {manifest.get('iteration')}")
+    print(f"# best of {args.sweep_uri}: {manifest.metric}={manifest.metric_value} "
+          f"({manifest.mode}), trial {manifest.trial_id}, iteration {manifest.iteration}")
     print(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False), end="")
     return 0
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     options = _storage_options(args)
-    manifest = read_best(args.sweep_uri, options)
+    manifest = best_manifest(args.sweep_uri, options)
     folder = fetch_best(args.sweep_uri, args.to, options)
-    files = manifest.get("files") or {}
-    total = sum(int(entry.get("size", 0)) for entry in files.values())
-    print(f"fetched {len(files)} file(s), {total / 1e6:.1f} MB, sha256 verified, to {folder}")
+    total = sum(int(entry.get("size", 0)) for entry in manifest.files.values())
+    print(f"fetched {len(manifest.files)} file(s), {total / 1e6:.1f} MB, sha256 verified, to {folder}")
     return 0
 
 
@@ -85,15 +82,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from trainables.registry import resolve_final_fit
 
     options = _storage_options(args)
-    manifest = read_best(args.sweep_uri, options)
-    trainable = (manifest.get("spec") or {}).get("trainable")
+    manifest = best_manifest(args.sweep_uri, options)
+    trainable = manifest.spec.get("trainable")
     if not trainable:
         raise UserInputError(f"{args.sweep_uri}: best.json has no spec.trainable; cannot retrain")
     final_fit = resolve_final_fit(str(trainable))
     if final_fit is None:
         raise UserInputError(f"trainable {trainable!r} has no final fit (give it a `final_fit` attribute)")
-    config = manifest.get("config") or {}
-    iteration = manifest.get("iteration")
+    config = manifest.config
+    iteration = manifest.iteration
     if isinstance(iteration, int) and isinstance(config.get("max_epochs"), int) and iteration < config["max_epochs"]:
         # the best checkpoint is the best-validation epoch: retrain for that many epochs
         print(f"hpo: retraining for {iteration} epochs, where the best checkpoint was (max_epochs was "
@@ -102,15 +99,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     for path in redacted_paths(config):
         print(f"hpo: warning: config key {path} was redacted in best.json; the trainable gets the placeholder",
               file=sys.stderr)
-    out = resolve_storage(args.out or resolve_storage(args.sweep_uri, options, create=False).join("final").uri,
+    out = resolve_storage(args.out or final_folder(resolve_storage(args.sweep_uri, options, create=False)).uri,
                           options)
     preflight(out)
     with tempfile.TemporaryDirectory(prefix="hpo-final-") as work:
         metrics = final_fit(config, work)
-        record = {"config": config, "test_metrics": metrics, "trainable": trainable, "spec": manifest.get("spec"),
-                  "from_best": args.sweep_uri, "best_version": manifest.get("version"),
-                  "best_metric": {manifest.get("metric"): manifest.get("metric_value")}}
-        publish_tree(out, (pafs.LocalFileSystem(), work), record, manifest_name=FINAL_MANIFEST, prefix=MODEL_PREFIX)
+        record = FinalManifest(config=config, test_metrics=metrics, trainable=trainable, spec=manifest.spec,
+                               from_best=args.sweep_uri, best_version=manifest.version,
+                               best_metric={manifest.metric: manifest.metric_value})
+        publish_tree(out, (pafs.LocalFileSystem(), work), record)
     written = json.loads(json.dumps(metrics, default=float))
     print(yaml.safe_dump({"test_metrics": written}, sort_keys=False), end="")
     print(f"final model and {FINAL_MANIFEST} written to {out.display}")

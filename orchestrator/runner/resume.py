@@ -7,8 +7,8 @@ import yaml
 
 from orchestrator.errors import UserInputError
 from orchestrator.storage import StorageLocation
+from orchestrator.storage.sweep_folder import SPEC_FILE
 
-SPEC_FILE = "spec.yaml"   # the spec a sweep ran with, beside Ray's experiment state
 # Keys whose change would make old and new trials incomparable; everything else
 # (time budget, concurrency, retries, resources, storage options, description) may change.
 RESULT_KEYS: tuple[tuple[str, ...], ...] = (

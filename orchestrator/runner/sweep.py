@@ -24,9 +24,8 @@ from orchestrator.runner.sweep_watch import SweepWatch
 from orchestrator.runner.trial_errors import last_line
 from orchestrator.runner.ray_session import cluster_code, connect, own_loggers, quiet_ray, reattach_logs, release_logs
 from orchestrator.spec import Spec, load_spec
-from orchestrator.storage import StorageLocation, preflight, publish_best, resolve_storage
-
-LOG_FILE = "hpo.log"
+from orchestrator.storage import Manifest, StorageLocation, preflight, publish_best, resolve_storage
+from orchestrator.storage.sweep_folder import LOG_FILE
 
 
 class SweepInterrupted(HpoError):
@@ -136,13 +135,13 @@ def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: s
         raise SweepFailed(f"no trial reported a finite {spec.metric!r}; check the trainable's reports")
     # the secrets never went through Ray: show their keys, never their values
     shown_config = redact(merge_secrets(best.config, secrets))
-    manifest = {
-        "name": spec.name, "sweep_uri": sweep.uri, "config": shown_config, "metric": spec.metric,
-        "metric_value": best.metric_value, "mode": spec.mode, "trial_id": best.trial_id,
-        "iteration": best.iteration, "spec": redact(spec.raw), "versions": versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "num_trials": len(results), "num_failed": len(failures),
-    }
+    manifest = Manifest(
+        name=spec.name, sweep_uri=sweep.uri, config=shown_config, metric=spec.metric,
+        metric_value=best.metric_value, mode=spec.mode, trial_id=best.trial_id,
+        iteration=best.iteration, spec=redact(spec.raw), versions=versions(),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        num_trials=len(results), num_failed=len(failures),
+    )
     published = publish_best(sweep, best.checkpoint, manifest)
     return SweepResult(
         name=spec.name, sweep_uri=sweep.uri, metric=spec.metric, mode=spec.mode,
