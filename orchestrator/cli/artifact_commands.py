@@ -4,16 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from typing import Any
 
-import pyarrow.fs as pafs
 import yaml
 
-from orchestrator.errors import UserInputError
-from orchestrator.redaction import redacted_paths
-from orchestrator.storage import FinalManifest, best_manifest, fetch_best, preflight, publish_tree, resolve_storage
-from orchestrator.storage.sweep_folder import FINAL_MANIFEST, final_folder
+from orchestrator.storage import best_manifest, fetch_best
+from orchestrator.storage.sweep_folder import FINAL_MANIFEST
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -79,36 +75,10 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from trainables.registry import resolve_final_fit
+    from orchestrator.api import retrain_best
 
-    options = _storage_options(args)
-    manifest = best_manifest(args.sweep_uri, options)
-    trainable = manifest.spec.get("trainable")
-    if not trainable:
-        raise UserInputError(f"{args.sweep_uri}: best.json has no spec.trainable; cannot retrain")
-    final_fit = resolve_final_fit(str(trainable))
-    if final_fit is None:
-        raise UserInputError(f"trainable {trainable!r} has no final fit (give it a `final_fit` attribute)")
-    config = manifest.config
-    iteration = manifest.iteration
-    if isinstance(iteration, int) and isinstance(config.get("max_epochs"), int) and iteration < config["max_epochs"]:
-        # the best checkpoint is the best-validation epoch: retrain for that many epochs
-        print(f"hpo: retraining for {iteration} epochs, where the best checkpoint was (max_epochs was "
-              f"{config['max_epochs']})", file=sys.stderr)
-        config = {**config, "max_epochs": iteration}
-    for path in redacted_paths(config):
-        print(f"hpo: warning: config key {path} was redacted in best.json; the trainable gets the placeholder",
-              file=sys.stderr)
-    out = resolve_storage(args.out or final_folder(resolve_storage(args.sweep_uri, options, create=False)).uri,
-                          options)
-    preflight(out)
-    with tempfile.TemporaryDirectory(prefix="hpo-final-") as work:
-        metrics = final_fit(config, work)
-        record = FinalManifest(config=config, test_metrics=metrics, trainable=trainable, spec=manifest.spec,
-                               from_best=args.sweep_uri, best_version=manifest.version,
-                               best_metric={manifest.metric: manifest.metric_value})
-        publish_tree(out, (pafs.LocalFileSystem(), work), record)
-    written = json.loads(json.dumps(metrics, default=float))
-    print(yaml.safe_dump({"test_metrics": written}, sort_keys=False), end="")
-    print(f"final model and {FINAL_MANIFEST} written to {out.display}")
+    result = retrain_best(args.sweep_uri, out=args.out, storage_options=_storage_options(args),
+                          on_note=lambda note: print(f"hpo: {note}", file=sys.stderr))
+    print(yaml.safe_dump({"test_metrics": result.test_metrics}, sort_keys=False), end="")
+    print(f"final model and {FINAL_MANIFEST} written to {result.location.display}")
     return 0
