@@ -13,7 +13,7 @@ from orchestrator.spec import Spec, load_spec
 __version__ = "0.1.0"
 
 _LAZY = {
-    "run_sweep": ("orchestrator.runner.sweep", "run_sweep"),
+    "run_sweep": ("orchestrator.api", "run_sweep"),
     "load_best": ("orchestrator.api", "load_best"),
     "retrain_best": ("orchestrator.api", "retrain_best"),
     "RetrainResult": ("orchestrator.api", "RetrainResult"),

@@ -1,24 +1,50 @@
-"""The public Python API: load a sweep's published best, retrain that best.
+"""The public Python API: run a sweep with its progress shown, load its published best, retrain that best.
 
-The CLI is a thin shell over these functions.
+The CLI is a thin shell over these functions. Ray is imported on first use, not with this module.
 """
 from __future__ import annotations
 
 import json
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO
 
 import pyarrow.fs as pafs
 
 from orchestrator.errors import UserInputError
 from orchestrator.redaction import redacted_paths
+from orchestrator.spec import Spec, load_spec
 from orchestrator.storage import (
     FinalManifest, Manifest, StorageLocation, best_manifest, load_best, preflight, publish_tree, resolve_storage,
 )
 from orchestrator.storage.sweep_folder import final_folder
 
-__all__ = ["RetrainResult", "load_best", "retrain_best"]
+if TYPE_CHECKING:
+    from orchestrator.runner.sweep import SweepResult
+
+__all__ = ["RetrainResult", "load_best", "retrain_best", "run_sweep"]
+
+
+def run_sweep(spec: Spec | str | Path, *, address: str | None = None, storage: str | None = None,
+              overrides: Sequence[str] = (), resume: bool = False, fresh: bool = False,
+              quiet: bool | None = None, stream: TextIO | None = None) -> SweepResult:
+    """Run (or resume) the sweep a spec describes, with a live progress view, and publish its best checkpoint.
+
+    `address`: a Ray cluster (auto, ray://host:10001, host:6379); default an embedded local Ray. `storage` overrides
+    the spec's storage root. `fresh` replaces an existing sweep of the same name; without it (and without `resume`)
+    an existing sweep is refused, so that finished work is never overwritten. `quiet`: one line per finished trial
+    instead of the live view (default: quiet unless `stream`, default stdout, is a terminal).
+    """
+    from orchestrator.report.progress import ProgressView
+    from orchestrator.runner import sweep
+
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec, overrides)
+    view = ProgressView(spec.metric, spec.mode, sweep.expected_trials(spec), stream=stream, quiet=quiet,
+                        max_t=spec.early_stopping.max_t)
+    return sweep.run_sweep(spec, address=address, storage=storage, resume=resume, fresh=fresh, stream=stream,
+                           callbacks=[view])
 
 
 @dataclass(frozen=True)

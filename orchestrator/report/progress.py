@@ -3,7 +3,8 @@
 On a terminal a few lines are redrawn in place; in quiet mode (`--quiet`, or automatically when the
 output is not a terminal, e.g. a log file or a Ray job) one line is printed per finished trial and one
 at the end. What is shown is a pure function of a `ProgressState` (`render_live`, `render_event`),
-so that it can be checked as text.
+so that it can be checked as text. `orchestrator.api.run_sweep` hands the view to the runner as a Ray
+Tune callback.
 """
 from __future__ import annotations
 
@@ -165,6 +166,10 @@ class ProgressView(Callback):
         return self.state.total
 
     # --- Ray Tune hooks --------------------------------------------------------------------------------------------
+
+    def setup(self, **info: Any) -> None:
+        """The sweep starts now (the view may have been made before Ray started): time it from here."""
+        self.started = self.clock()
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         value = result.get(self.metric)
