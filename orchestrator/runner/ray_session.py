@@ -11,6 +11,7 @@ from typing import Any, Iterator, TextIO
 
 from orchestrator.compat import dashboard_address
 from orchestrator.errors import UserInputError
+from orchestrator.runner.code_shipping import staged_sweep
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
 from orchestrator.storage.sweep_folder import LOG_FILE
@@ -144,8 +145,6 @@ def cluster_code(spec: Spec, address: str | None) -> Iterator[dict[str, Any] | N
     if not joining or not wanted or not spec.source_file or os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):
         yield None
         return
-    from orchestrator.jobs.staging import staged_sweep
-
     with staged_sweep(spec, Path(spec.source_file)) as staged:  # kept until Ray has uploaded it
         yield staged.runtime_env
 
