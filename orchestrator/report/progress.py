@@ -22,6 +22,10 @@ from orchestrator.report import outcomes
 from orchestrator.report.configs import flatten
 from orchestrator.runner.trial_errors import last_error_line
 
+# tuner.pkl of a sweep started before this module moved here from the runner names its classes by the old path;
+# resuming that sweep unpickles them from there.
+sys.modules.setdefault("orchestrator.runner.progress", sys.modules[__name__])
+
 BAR_WIDTH = 20
 DEFAULT_WIDTH = 120         # when the terminal's width cannot be read
 _UP_AND_CLEAR = "\033[{n}F\033[J"  # cursor up n lines to column 0, clear to the end of the screen

@@ -15,10 +15,13 @@ from orchestrator.runner.publication import publish
 from orchestrator.runner.ray_session import log_path, ray_session, without_missing_gpus
 from orchestrator.runner.resume import write_stored_spec
 from orchestrator.runner.sweep_watch import SweepWatch
-from orchestrator.runner.tuner import build_tuner, fit, param_space_of
+from orchestrator.runner.tuner import TrialName, build_tuner, fit, param_space_of
 from orchestrator.spec import Spec
 
-__all__ = ["SweepInterrupted", "SweepResult", "expected_trials", "param_space_of", "resolve_trainable", "run_sweep"]
+# TrialName stays importable here: the tuner.pkl of a sweep started before the Tuner's assembly moved to
+# `runner.tuner` names it by this path, and resuming that sweep unpickles it.
+__all__ = ["SweepInterrupted", "SweepResult", "TrialName", "expected_trials", "param_space_of", "resolve_trainable",
+           "run_sweep"]
 
 
 @dataclass
