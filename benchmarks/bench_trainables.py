@@ -104,7 +104,7 @@ def run_sweep_capturing(spec: Any, storage: str | Path) -> tuple[Any, Any]:
     runner keeps only the best trial); its progress lines are dropped."""
     from ray import tune
 
-    from orchestrator.runner.sweep import run_sweep
+    from orchestrator.api import run_sweep
 
     captured: list[Any] = []
     original = tune.Tuner.fit

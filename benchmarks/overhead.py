@@ -198,7 +198,7 @@ def tuned_tuner_parts(original: Callable[..., dict[str, Any]]) -> Callable[..., 
 def run_hpo(trials: int, burn_s: float, workdir: Path, tuned: Mapping[str, str] | None = None,
             **_: Any) -> dict[str, Any]:
     """`run_sweep` of the overhead spec; `tuned` (environment) also applies `tuned_tuner_parts`."""
-    from orchestrator.runner import sweep as sweep_module
+    from orchestrator.runner import tuner as tuner_module
     from orchestrator.spec import load_spec_text
 
     spec = load_spec_text(SPEC.format(trials=trials, burn_s=burn_s), "overhead.yaml")
@@ -208,7 +208,7 @@ def run_hpo(trials: int, burn_s: float, workdir: Path, tuned: Mapping[str, str] 
 
     if not tuned:
         return _ray_row(fit, trials)
-    with env(tuned), patched(sweep_module, "_tuner_parts", tuned_tuner_parts(sweep_module._tuner_parts)):
+    with env(tuned), patched(tuner_module, "_tuner_parts", tuned_tuner_parts(tuner_module._tuner_parts)):
         return _ray_row(fit, trials)
 
 

@@ -1,7 +1,7 @@
 """hpo: distributed hyperparameter search on Ray Tune from one YAML spec.
 
-Public API: `load_spec`, `run_sweep`, `load_best`; searchers in `orchestrator.searchers`.
-Ray and the storage layer are imported on first use, so reading a spec stays fast.
+Public API: `load_spec`, `run_sweep`, `load_best`, `retrain_best` (see `orchestrator.api`); searchers in
+`orchestrator.searchers`. Ray and the storage layer are imported on first use, so reading a spec stays fast.
 """
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from orchestrator.spec import Spec, load_spec
 __version__ = "0.1.0"
 
 _LAZY = {
-    "run_sweep": ("orchestrator.runner.sweep", "run_sweep"),
+    "run_sweep": ("orchestrator.api", "run_sweep"),
+    "load_best": ("orchestrator.api", "load_best"),
+    "retrain_best": ("orchestrator.api", "retrain_best"),
+    "RetrainResult": ("orchestrator.api", "RetrainResult"),
     "SweepResult": ("orchestrator.runner.sweep", "SweepResult"),
-    "load_best": ("orchestrator.storage", "load_best"),
     "BestTrial": ("orchestrator.storage", "BestTrial"),
 }
 
@@ -29,5 +31,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'orchestrator' has no attribute {name!r}")
 
 
-__all__ = ["BestTrial", "HpoError", "Spec", "SpecError", "StorageError", "SweepResult",
-           "UserInputError", "load_best", "load_spec", "run_sweep"]
+__all__ = ["BestTrial", "HpoError", "RetrainResult", "Spec", "SpecError", "StorageError", "SweepResult",
+           "UserInputError", "load_best", "load_spec", "retrain_best", "run_sweep"]

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.compat import in_tune_session
+
 if TYPE_CHECKING:
     import torch
 
@@ -167,21 +169,12 @@ def run_locally(train: Callable[[dict], None], config: Mapping[str, Any],
     return run
 
 
-def _tune_session() -> bool:
-    """True inside a Ray Tune trial; never imports Ray when it is not loaded already."""
-    if "ray" not in sys.modules:
-        return False
-    from ray.train._internal.session import get_session
-
-    return get_session() is not None
-
-
 # --- the helpers ---------------------------------------------------------------------------
 
 def report(metrics: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> None:
     """Report one iteration's metrics; with `state`, attach it as this iteration's checkpoint."""
     metrics = plain_metrics(metrics)
-    if _tune_session():
+    if in_tune_session():
         from ray import tune
 
         if state is None:
@@ -202,7 +195,7 @@ def report(metrics: Mapping[str, Any], state: Mapping[str, Any] | None = None) -
 
 def restore() -> dict[str, Any] | None:
     """The state of this trial's latest checkpoint, or None when the trial starts fresh."""
-    if _tune_session():
+    if in_tune_session():
         from ray import tune
 
         checkpoint = tune.get_checkpoint()
@@ -225,7 +218,7 @@ def trial_device() -> "torch.device":
 
     if os.environ.get("HPO_DEVICE", "").lower() == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
-    if _tune_session():
+    if in_tune_session():
         import ray
 
         if not ray.get_gpu_ids():

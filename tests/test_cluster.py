@@ -401,7 +401,7 @@ def test_kuberay_manifest_has_what_kuberay_requires() -> None:
 # --- staging (no cluster needed) ------------------------------------------------------------------------------
 
 def test_staged_runtime_env_carries_spec_and_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from orchestrator.jobs.staging import staged_sweep
+    from orchestrator.runner.code_shipping import staged_sweep
     from orchestrator.jobs.submit import build_entrypoint, storage_on_cluster
     from orchestrator.spec import load_spec
 

@@ -7,7 +7,7 @@ import sys
 from types import SimpleNamespace
 
 from orchestrator.redaction import REDACTED
-from orchestrator.runner.progress import ProgressState, ProgressView, hms, render_event, render_live
+from orchestrator.report.progress import ProgressState, ProgressView, hms, render_event, render_live
 
 
 class FakeClock:

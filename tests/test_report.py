@@ -45,7 +45,7 @@ PICTURES = {"learning_curves.png", "best_so_far.png", "early_stopping.png", "bra
 @pytest.fixture(scope="module")
 def sweep(ray_local, tmp_path_factory) -> Path:
     """One finished sweep for the whole module: 6 trials of the quadratic, ASHA, a conditional choice."""
-    from orchestrator.runner.sweep import run_sweep
+    from orchestrator.api import run_sweep
     from orchestrator.spec import load_spec_text
 
     storage = tmp_path_factory.mktemp("report") / "runs"

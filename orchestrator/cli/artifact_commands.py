@@ -4,18 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from typing import Any
 
-import pyarrow.fs as pafs
 import yaml
 
-from orchestrator.errors import UserInputError
-from orchestrator.redaction import redacted_paths
-from orchestrator.storage import fetch_best, preflight, publish_tree, read_best, resolve_storage
-
-FINAL_MANIFEST = "final.json"
-MODEL_PREFIX = "model-"
+from orchestrator.storage import best_manifest, fetch_best
+from orchestrator.storage.sweep_folder import FINAL_MANIFEST
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,58 +54,31 @@ def _storage_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    manifest = read_best(args.sweep_uri, _storage_options(args))
-    shown = manifest if args.manifest else manifest.get("config") or {}
+    manifest = best_manifest(args.sweep_uri, _storage_options(args))
+    shown = manifest.to_json() if args.manifest else manifest.config
     if args.format == "json":
         print(json.dumps(shown, indent=2, sort_keys=not args.manifest))
         return 0
-    print(f"# best of {args.sweep_uri}: {manifest.get('metric')}={manifest.get('metric_value')} "
-          f"({manifest.get('mode')}), trial {manifest.get('trial_id')}, iteration {manifest.get('iteration')}")
+    print(f"# best of {args.sweep_uri}: {manifest.metric}={manifest.metric_value} "
+          f"({manifest.mode}), trial {manifest.trial_id}, iteration {manifest.iteration}")
     print(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False), end="")
     return 0
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     options = _storage_options(args)
-    manifest = read_best(args.sweep_uri, options)
+    manifest = best_manifest(args.sweep_uri, options)
     folder = fetch_best(args.sweep_uri, args.to, options)
-    files = manifest.get("files") or {}
-    total = sum(int(entry.get("size", 0)) for entry in files.values())
-    print(f"fetched {len(files)} file(s), {total / 1e6:.1f} MB, sha256 verified, to {folder}")
+    total = sum(int(entry.get("size", 0)) for entry in manifest.files.values())
+    print(f"fetched {len(manifest.files)} file(s), {total / 1e6:.1f} MB, sha256 verified, to {folder}")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from orchestrator.extensions.trainables import resolve_final_fit
+    from orchestrator.api import retrain_best
 
-    options = _storage_options(args)
-    manifest = read_best(args.sweep_uri, options)
-    trainable = (manifest.get("spec") or {}).get("trainable")
-    if not trainable:
-        raise UserInputError(f"{args.sweep_uri}: best.json has no spec.trainable; cannot retrain")
-    final_fit = resolve_final_fit(str(trainable))
-    if final_fit is None:
-        raise UserInputError(f"trainable {trainable!r} has no final fit (give it a `final_fit` attribute)")
-    config = manifest.get("config") or {}
-    iteration = manifest.get("iteration")
-    if isinstance(iteration, int) and isinstance(config.get("max_epochs"), int) and iteration < config["max_epochs"]:
-        # the best checkpoint is the best-validation epoch: retrain for that many epochs
-        print(f"hpo: retraining for {iteration} epochs, where the best checkpoint was (max_epochs was "
-              f"{config['max_epochs']})", file=sys.stderr)
-        config = {**config, "max_epochs": iteration}
-    for path in redacted_paths(config):
-        print(f"hpo: warning: config key {path} was redacted in best.json; the trainable gets the placeholder",
-              file=sys.stderr)
-    out = resolve_storage(args.out or resolve_storage(args.sweep_uri, options, create=False).join("final").uri,
-                          options)
-    preflight(out)
-    with tempfile.TemporaryDirectory(prefix="hpo-final-") as work:
-        metrics = final_fit(config, work)
-        record = {"config": config, "test_metrics": metrics, "trainable": trainable, "spec": manifest.get("spec"),
-                  "from_best": args.sweep_uri, "best_version": manifest.get("version"),
-                  "best_metric": {manifest.get("metric"): manifest.get("metric_value")}}
-        publish_tree(out, (pafs.LocalFileSystem(), work), record, manifest_name=FINAL_MANIFEST, prefix=MODEL_PREFIX)
-    written = json.loads(json.dumps(metrics, default=float))
-    print(yaml.safe_dump({"test_metrics": written}, sort_keys=False), end="")
-    print(f"final model and {FINAL_MANIFEST} written to {out.display}")
+    result = retrain_best(args.sweep_uri, out=args.out, storage_options=_storage_options(args),
+                          on_note=lambda note: print(f"hpo: {note}", file=sys.stderr))
+    print(yaml.safe_dump({"test_metrics": result.test_metrics}, sort_keys=False), end="")
+    print(f"final model and {FINAL_MANIFEST} written to {result.location.display}")
     return 0

@@ -84,7 +84,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from orchestrator.runner import run_sweep
+    from orchestrator.api import run_sweep
 
     spec = load_spec(args.spec, args.overrides)
     print(f"hpo: sweep {spec.name}: {spec.search.method} search, "

@@ -8,14 +8,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from orchestrator.compat import RUNTIME_ENV_PACKAGING_LOGGER
 from orchestrator.errors import UserInputError
 from orchestrator.jobs.auth import Redactor, TokenSource, auth_headers, find_token, missing_token_hint
 from orchestrator.jobs.errors import AuthenticationFailed, ClusterUnreachable, JobError, JobNotFound
 
 # Ray's SDK lets these replace the address it is given; ours is resolved once, explicitly.
 ADDRESS_ENV_VARS = ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS")
-SDK_LOGGERS = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk",
-               "ray._private.runtime_env.packaging")
+SDK_LOGGERS = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", RUNTIME_ENV_PACKAGING_LOGGER)
 
 
 def resolve_address(address: str | None) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from orchestrator.jobs.client import JobsClient
-from orchestrator.jobs.staging import staged_sweep
+from orchestrator.runner.code_shipping import staged_sweep
 from orchestrator.spec import Spec, load_spec
 
 ENTRYPOINT_COMMAND = ("hpo", "run")   # must be on the cluster's PATH (the project installed there)

@@ -1,6 +1,6 @@
 """See a sweep after the fact: its data as frames, pictures, a self-contained HTML report, and `hpo ls`.
 
-The names below are imported on first use, so that the live progress view (which only needs
+The names below are imported on first use, so that the live progress view (`progress`, which only needs
 `outcomes` and `configs`) does not pull pandas and matplotlib into every `hpo run`.
 """
 from __future__ import annotations

@@ -12,12 +12,11 @@ import pyarrow.fs as pafs
 import yaml
 
 from orchestrator.errors import StorageError
-from orchestrator.storage import BEST_FOLDER, BEST_MANIFEST, StorageLocation
+from orchestrator.storage import StorageLocation
 from orchestrator.storage.failures import one_line
-
-SPEC_FILE = "spec.yaml"                 # written by the runner beside Ray's experiment state
-STATE_PREFIX = "experiment_state-"      # Ray Tune's experiment checkpoint, one JSON file per run/resume
-TRIAL_FILES = ("params.json", "result.json")
+from orchestrator.storage.sweep_folder import (
+    BEST_FOLDER, BEST_MANIFEST, SPEC_FILE, Manifest, RayTrial, newest_experiment_state, ray_trials,
+)
 
 
 @dataclass(frozen=True)
@@ -96,16 +95,15 @@ class SweepFolder:
             return None
         return spec if isinstance(spec, dict) else None
 
-    def best(self) -> dict[str, Any] | None:
+    def best(self) -> Manifest | None:
         """The published best.json, or None while the sweep has not finished."""
         best = self.read_json(BEST_FOLDER, BEST_MANIFEST)
-        return best if isinstance(best, dict) else None
+        return Manifest.from_json(best) if isinstance(best, dict) else None
 
-    def experiment_state(self, entries: list[Entry] | None = None) -> tuple[dict[str, Any] | None, Entry | None]:
-        """Ray's newest experiment-state file (names carry the start time, so the largest name is the newest)."""
-        states = sorted((e for e in (entries if entries is not None else self.entries())
-                         if e.name.startswith(STATE_PREFIX) and e.name.endswith(".json")), key=lambda e: e.name)
-        if not states:
-            return None, None
-        state = self.read_json(states[-1].name)
-        return (state if isinstance(state, dict) else None), states[-1]
+    def ray_trials(self, entries: list[Entry] | None = None) -> tuple[dict[str, RayTrial], Entry | None]:
+        """The trials Ray's newest experiment-state file lists, and that file's entry (None when there is none)."""
+        listed = entries if entries is not None else self.entries()
+        newest = newest_experiment_state(e.name for e in listed)
+        if newest is None:
+            return {}, None
+        return ray_trials(self.read_json(newest)), next(e for e in listed if e.name == newest)

@@ -80,8 +80,8 @@ def _cards(data: SweepData) -> str:
     expected = data.expected_trials
     best = data.trials["best_value"].dropna()
     best_value = (best.max() if data.mode == "max" else best.min()) if len(best) else None
-    if data.best is not None:
-        best_value = data.best.get("metric_value", best_value)
+    if data.best is not None and data.best.metric_value is not None:
+        best_value = data.best.metric_value
     cards = [("status", f'<span class="status {data.status}">{data.status}</span>'),
              ("trials", f"{total}" + (f" / {expected}" if expected and expected > total else "")),
              (f"best {data.metric} ({data.mode})", _e(best_value))]
@@ -93,9 +93,9 @@ def _cards(data: SweepData) -> str:
 
 def _best_config(data: SweepData, board: pd.DataFrame) -> str:
     if data.best is not None:
-        config = flatten(redact(data.best.get("config") or {}))
-        where = (f"trial {data.best.get('trial_id')}, iteration {data.best.get('iteration')}, "
-                 f"published {data.best.get('created', '')}")
+        config = flatten(redact(data.best.config))
+        where = (f"trial {data.best.trial_id}, iteration {data.best.iteration}, "
+                 f"published {data.best.created or ''}")
     elif len(board):
         trial_id = board.iloc[0]["trial_id"]
         config = data.configs.loc[trial_id].dropna().to_dict()

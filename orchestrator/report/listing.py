@@ -12,9 +12,10 @@ from typing import Any, Mapping
 
 from orchestrator.errors import UserInputError
 from orchestrator.report import outcomes
-from orchestrator.report.folder import SPEC_FILE, STATE_PREFIX, SweepFolder
+from orchestrator.report.folder import SweepFolder
 from orchestrator.report.sweep_data import FINISHED, MAX_PARALLEL_READS, load_sweep
 from orchestrator.storage import StorageLocation, resolve_storage
+from orchestrator.storage.sweep_folder import SPEC_FILE, is_experiment_state
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,12 @@ def summarize(location: StorageLocation) -> SweepSummary | None:
     folder = SweepFolder(location)
     best = folder.best()
     if best is not None:
-        total, failed = int(best.get("num_trials") or 0), int(best.get("num_failed") or 0)
+        total, failed = int(best.num_trials or 0), int(best.num_failed or 0)
         return SweepSummary(name=folder.name, uri=location.uri, status=FINISHED, trials=total,
-                            finished_trials=total, running=0, failed=failed, metric=best.get("metric"),
-                            mode=best.get("mode"), best_value=best.get("metric_value"),
-                            date=_parse_date(best.get("created")))
+                            finished_trials=total, running=0, failed=failed, metric=best.metric,
+                            mode=best.mode, best_value=best.metric_value, date=_parse_date(best.created))
     entries = {e.name for e in folder.entries()}
-    if SPEC_FILE not in entries and not any(n.startswith(STATE_PREFIX) for n in entries):
+    if SPEC_FILE not in entries and not any(is_experiment_state(n) for n in entries):
         return None
     try:
         data = load_sweep(location.uri, location.options)

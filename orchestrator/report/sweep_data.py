@@ -6,7 +6,6 @@ location's pyarrow filesystem.
 """
 from __future__ import annotations
 
-import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,7 +19,9 @@ from orchestrator.redaction import redact
 from orchestrator.report import outcomes
 from orchestrator.report.configs import flatten
 from orchestrator.report.folder import Entry, SweepFolder
-from orchestrator.storage import BEST_FOLDER, StorageLocation, resolve_storage
+from orchestrator.spec.branch import BRANCH_KEY
+from orchestrator.storage import Manifest, StorageLocation, resolve_storage
+from orchestrator.storage.sweep_folder import ERROR_FILE, PARAMS_FILE, PUBLISHED_FOLDERS, RESULT_FILE
 
 MAX_PARALLEL_READS = 8   # trial folders read at once (S3 latency, not bandwidth, is what costs)
 ITERATION = "training_iteration"
@@ -48,7 +49,7 @@ class SweepData:
     metric: str
     mode: str
     spec: dict[str, Any]
-    best: dict[str, Any] | None
+    best: Manifest | None
     trials: pd.DataFrame
     results: pd.DataFrame
     configs: pd.DataFrame
@@ -100,9 +101,10 @@ class SweepData:
 
     def branch_key(self) -> str | None:
         """The config column naming the chosen branch of a conditional choice (`model.name`), if any."""
-        from_spec = [f"{key}.name" for key, value in (self.spec.get("space") or {}).items()
+        from_spec = [f"{key}.{BRANCH_KEY}" for key, value in (self.spec.get("space") or {}).items()
                      if isinstance(value, dict) and isinstance(value.get("choice"), dict)]
-        candidates = from_spec or [c for c in self.configs.columns if c == "name" or c.endswith(".name")]
+        candidates = from_spec or [c for c in self.configs.columns
+                                   if c == BRANCH_KEY or c.endswith(f".{BRANCH_KEY}")]
         for column in candidates:
             if column in self.configs.columns and self.configs[column].dropna().nunique() >= 1:
                 return column
@@ -123,18 +125,18 @@ def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None)
         raise UserInputError(f"no sweep at {location.display}")
     entries = folder.entries()
     best = folder.best()
-    spec = folder.spec() or dict((best or {}).get("spec") or {})
-    metric, mode = (best or {}).get("metric") or spec.get("metric"), (best or {}).get("mode") or spec.get("mode")
+    spec = folder.spec() or dict(best.spec if best else {})
+    metric = (best.metric if best else None) or spec.get("metric")
+    mode = (best.mode if best else None) or spec.get("mode")
     if not metric or mode not in ("max", "min"):
         raise UserInputError(f"{location.display} is not a sweep folder: no spec.yaml or best/best.json "
                              f"naming its metric and mode")
-    state, state_entry = folder.experiment_state(entries)
-    known = ray_trials(state)
-    dirs = [e for e in entries if e.is_dir and e.name != BEST_FOLDER and not e.name.startswith(".")]
-    by_dir = {info["dir"]: trial_id for trial_id, info in known.items() if info.get("dir")}
+    known, state_entry = folder.ray_trials(entries)
+    dirs = [e for e in entries if e.is_dir and e.name not in PUBLISHED_FOLDERS and not e.name.startswith(".")]
+    by_dir = {info.folder: trial_id for trial_id, info in known.items() if info.folder}
 
     def read(entry: Entry) -> TrialFiles | None:
-        status = known.get(by_dir.get(entry.name, ""), {}).get("status")
+        status = known[by_dir[entry.name]].status if entry.name in by_dir else None
         return read_trial_files(folder, entry.name, with_error=status in (None, "ERROR"))
 
     with ThreadPoolExecutor(max_workers=MAX_PARALLEL_READS, thread_name_prefix="hpo-report") as pool:
@@ -145,9 +147,9 @@ def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None)
     trial_rows, result_rows, config_rows = [], [], []
     for trial_id in sorted(set(files) | set(known), key=_creation_order):
         found = files.get(trial_id, TrialFiles(config=None, rows=[], error=None))
-        info = known.get(trial_id, {})
-        config = found.config if found.config is not None else info.get("config") or {}
-        status = info.get("status") or _guess_status(found, best is not None)
+        info = known.get(trial_id)
+        config = found.config if found.config is not None else (info.config if info else None) or {}
+        status = (info.status if info else None) or _guess_status(found, best is not None)
         trial_rows.append(_trial_row(trial_id, found, status, metric, mode, max_t))
         config_rows.append({"trial_id": trial_id, **flatten(redact(config))})
         result_rows += [_result_row(trial_id, row) for row in found.rows]
@@ -162,33 +164,6 @@ def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None)
                      updated=max(map(_as_datetime, stamps), default=None))
 
 
-def ray_trials(state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """trial id -> {status, config, dir (its folder's name)} from Ray's experiment state (each entry
-    of `trial_data` is [trial JSON, runtime JSON])."""
-    found: dict[str, dict[str, Any]] = {}
-    for entry in (state or {}).get("trial_data") or []:
-        try:
-            trial = json.loads(entry[0]) if isinstance(entry[0], str) else entry[0]
-        except (ValueError, TypeError, IndexError):
-            continue
-        if not isinstance(trial, dict) or "trial_id" not in trial:
-            continue
-        config = trial.get("config")
-        found[trial["trial_id"]] = {
-            "status": trial.get("status"),
-            "config": _plain(config) if isinstance(config, dict) else None,
-            "dir": trial.get("relative_logdir"),
-        }
-    return found
-
-
-def _plain(value: Any) -> Any:
-    """A config from Ray's state with the values Ray could only pickle (hex blobs) shown as `<object>`."""
-    if isinstance(value, dict):
-        return "<object>" if value.get("_type") == "CLOUDPICKLE_FALLBACK" else {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 @dataclass(frozen=True)
 class TrialFiles:
     """What one trial folder holds: its config (params.json), its results, the last line of error.txt."""
@@ -201,11 +176,11 @@ class TrialFiles:
 def read_trial_files(folder: SweepFolder, name: str, *, with_error: bool) -> TrialFiles | None:
     """A trial folder's files; None for a folder that holds no trial. error.txt is read only when asked
     (one request fewer per trial on S3)."""
-    config = folder.read_json(name, "params.json")
-    rows = folder.read_json_lines(name, "result.json")
+    config = folder.read_json(name, PARAMS_FILE)
+    rows = folder.read_json_lines(name, RESULT_FILE)
     if config is None and not rows:
         return None
-    raw = folder.read_bytes(name, "error.txt") if with_error else None
+    raw = folder.read_bytes(name, ERROR_FILE) if with_error else None
     lines = [line.strip() for line in (raw or b"").decode("utf-8", errors="replace").splitlines() if line.strip()]
     error = lines[-1] if lines else ("error" if raw is not None else None)
     return TrialFiles(config=config if isinstance(config, dict) else None, rows=rows, error=error)

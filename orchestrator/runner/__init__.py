@@ -1,4 +1,5 @@
-"""Running sweeps: Ray session, Tuner assembly, live progress, choosing the best."""
-from orchestrator.runner.sweep import SweepResult, run_sweep
+"""Running sweeps: open the sweep folder, start Ray, build and fit the Tuner, judge the outcome, publish the best.
 
-__all__ = ["SweepResult", "run_sweep"]
+`orchestrator.runner.sweep.run_sweep` is the entry point (`orchestrator.api.run_sweep` adds the progress view).
+Nothing is imported here, so that `runner.code_shipping` (used by `hpo submit`) does not pull in Ray Tune.
+"""

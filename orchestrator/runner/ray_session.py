@@ -4,11 +4,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
 
+from orchestrator.compat import dashboard_address
 from orchestrator.errors import UserInputError
+from orchestrator.runner.code_shipping import staged_sweep
 from orchestrator.spec import Spec
+from orchestrator.storage import StorageLocation
+from orchestrator.storage.sweep_folder import LOG_FILE
 
 # Ray's console chatter (banners, per-trial tables, deprecation hints) goes to the sweep's log.
 _QUIET_ENV = {
@@ -19,6 +25,39 @@ _QUIET_ENV = {
     "TUNE_WARN_INSUFFICENT_RESOURCE_THRESHOLD_S": "3600",
 }
 _NOISY_LOGGERS = ("ray", "ray.tune", "ray.train", "ray.air", "ray.data", "filelock", "botocore")
+
+
+@contextlib.contextmanager
+def ray_session(spec: Spec, address: str | None, log_file: Path) -> Iterator[str | None]:
+    """Ray started (or joined at `address`) for the sweep, its log lines going to `log_file` only while inside;
+    yields the dashboard URL, if any."""
+    handler = quiet_ray(log_file)
+    try:
+        with cluster_code(spec, address) as runtime_env:
+            dashboard = connect(address, runtime_env=runtime_env)
+        reattach_logs(handler)
+        yield dashboard
+    finally:
+        release_logs(handler)
+
+
+def log_path(sweep: StorageLocation) -> Path:
+    """Full logs go into the sweep folder when it is local, else into a local temp folder."""
+    if not sweep.is_s3:
+        return Path(sweep.path) / LOG_FILE
+    return Path(tempfile.gettempdir()) / "hpo-logs" / f"{sweep.path.replace('/', '_')}.log"
+
+
+def without_missing_gpus(spec: Spec, *, local: bool, stream: TextIO) -> Spec:
+    """On a local Ray with no GPU, trials asking for one would wait forever: say so in one
+    line and run them on CPU. Clusters keep the request (an autoscaler may add GPU nodes)."""
+    import ray
+
+    if not local or spec.resources.gpu <= 0 or ray.cluster_resources().get("GPU", 0) > 0:
+        return spec
+    stream.write(f"hpo: no GPU on this machine: running the trials on CPU "
+                 f"(resources.gpu {spec.resources.gpu:g} ignored)\n")
+    return replace(spec, resources=replace(spec.resources, gpu=0.0))
 
 
 def quiet_ray(log_file: Path) -> logging.Handler:
@@ -106,8 +145,6 @@ def cluster_code(spec: Spec, address: str | None) -> Iterator[dict[str, Any] | N
     if not joining or not wanted or not spec.source_file or os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):
         yield None
         return
-    from orchestrator.jobs.staging import staged_sweep
-
     with staged_sweep(spec, Path(spec.source_file)) as staged:  # kept until Ray has uploaded it
         yield staged.runtime_env
 
@@ -126,8 +163,7 @@ def dashboard_url() -> str | None:
     import ray
 
     try:
-        url = ray.get_runtime_context().gcs_address and ray._private.worker.global_worker.node.address_info.get(
-            "webui_url")
+        url = ray.get_runtime_context().gcs_address and dashboard_address()
     except Exception:  # noqa: BLE001 - a dashboard is optional; no URL is the answer
         return None
     if not url:

@@ -6,14 +6,16 @@ from typing import Any
 import yaml
 
 from orchestrator.errors import UserInputError
+from orchestrator.extensions.searchers import SEARCHERS
 from orchestrator.storage import StorageLocation
+from orchestrator.storage.sweep_folder import SPEC_FILE
 
-SPEC_FILE = "spec.yaml"   # the spec a sweep ran with, beside Ray's experiment state
 # Keys whose change would make old and new trials incomparable; everything else
 # (time budget, concurrency, retries, resources, storage options, description) may change.
 RESULT_KEYS: tuple[tuple[str, ...], ...] = (
     ("trainable",), ("metric",), ("mode",), ("config",), ("space",),
-    ("search", "method"), ("search", "num_samples"), ("search", "seed"), ("search", "bayes"),
+    ("search", "method"), ("search", "num_samples"), ("search", "seed"),
+    *(("search", entry.options_key) for entry in SEARCHERS.values() if entry.options_key),
     ("early_stopping",),
 )
 

@@ -24,6 +24,8 @@ from skopt.space import Integer as SkInteger
 from skopt.space import Real as SkReal
 from skopt.space import check_dimension
 
+from orchestrator.spec.branch import BRANCH_KEY
+
 #: Arms beyond this many (a product of several branchings) fall back to one flat arm.
 MAX_ARMS = 32
 
@@ -285,8 +287,8 @@ def _read(node: Node, value: Any, path: Path, values: dict[str, Any], choices: d
 def _branch_of(node: Branching, value: Any, path: Path) -> int:
     """Which branch a config value took: by its `name`, else by its set of keys."""
     if isinstance(value, dict):
-        if "name" in value and str(value["name"]) in node.labels:
-            return node.labels.index(str(value["name"]))
+        if BRANCH_KEY in value and str(value[BRANCH_KEY]) in node.labels:
+            return node.labels.index(str(value[BRANCH_KEY]))
         for i, branch in enumerate(node.branches):
             if isinstance(branch, Mapping) and set(branch.children) == set(value):
                 return i
@@ -395,7 +397,7 @@ def _compile_categorical(categories: list[Any], path: Path, id_path: Path) -> No
     if not categories:
         raise ValueError(f"{name}: tune.choice needs at least one category")
     if all(isinstance(c, dict) for c in categories):
-        labels = [str(c.get("name", i)) for i, c in enumerate(categories)]
+        labels = [str(c.get(BRANCH_KEY, i)) for i, c in enumerate(categories)]
         if len(set(labels)) != len(labels):
             labels = [str(i) for i in range(len(categories))]
         branches = [_compile(c, path, id_path + (label,), False) for c, label in zip(categories, labels)]

@@ -23,7 +23,7 @@ from sklearn.base import clone
 from skopt import Optimizer
 from skopt.learning import GaussianProcessRegressor
 from skopt.learning.gaussian_process.kernels import WhiteKernel
-from skopt.learning.gaussian_process.gpr import _param_for_white_kernel_in_Sum
+from orchestrator.compat import white_kernel_param as _param_for_white_kernel_in_Sum
 from skopt.space import Dimension
 from skopt.utils import cook_estimator
 

@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from orchestrator.spec.branch import BRANCH_KEY  # the trial config names the chosen branch under it
 from orchestrator.spec.numbers import MAX_INT_BOUND, as_number, is_finite_number
 from orchestrator.spec.suggest import did_you_mean, excerpt
 from orchestrator.spec.yaml_source import KeyPath, SourceMap, format_path
 
-BRANCH_KEY = "name"  # the trial config names the chosen branch under this key
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ import pyarrow.fs as pafs
 from orchestrator.errors import StorageError
 from orchestrator.storage.integrity import IntegrityError, safe_target, verify
 from orchestrator.storage.location import StorageLocation, resolve_storage
-from orchestrator.storage.manifest import read_manifest
-from orchestrator.storage.publish import BEST_FOLDER, BEST_MANIFEST
+from orchestrator.storage.sweep_folder import Manifest, Published, best_folder
 from orchestrator.storage.transfer import MAX_PARALLEL_FILES, copy_file, digest
 
 _LOCAL = pafs.LocalFileSystem()
@@ -36,55 +35,60 @@ class BestTrial:
 
 def best_location(sweep_uri: str, storage_options: Mapping[str, Any] | None = None) -> StorageLocation:
     """`<sweep>/best` (nothing is created)."""
-    return resolve_storage(sweep_uri, storage_options, create=False).join(BEST_FOLDER)
+    return best_folder(resolve_storage(sweep_uri, storage_options, create=False))
+
+
+def best_manifest(sweep_uri: str, storage_options: Mapping[str, Any] | None = None) -> Manifest:
+    """The sweep's `best.json`."""
+    return Manifest.read(best_location(sweep_uri, storage_options))
 
 
 def read_best(sweep_uri: str, storage_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The sweep's `best.json` manifest."""
-    return read_manifest(best_location(sweep_uri, storage_options), BEST_MANIFEST)
+    """The sweep's `best.json` as a plain JSON object."""
+    return best_manifest(sweep_uri, storage_options).to_json()
 
 
 def fetch_best(sweep_uri: str, to_dir: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
                ) -> Path:
     """Download the best checkpoint's files into `to_dir`, each verified against its sha256; returns `to_dir`."""
     folder = best_location(sweep_uri, storage_options)
-    return fetch_published(folder, read_manifest(folder, BEST_MANIFEST), Path(to_dir), BEST_MANIFEST)
+    return fetch_published(folder, Manifest.read(folder), Path(to_dir))
 
 
 def load_best(sweep_uri: str, *, to_dir: str | os.PathLike[str] | None = None,
               storage_options: Mapping[str, Any] | None = None) -> BestTrial:
     """The best config and metric, with its checkpoint fetched (to `to_dir`, default a per-version cache folder)."""
     folder = best_location(sweep_uri, storage_options)
-    manifest = read_manifest(folder, BEST_MANIFEST)
+    manifest = Manifest.read(folder)
     checkpoint_path = None
-    if manifest.get("checkpoint_dir"):
+    if manifest.checkpoint_dir:
         target = Path(to_dir) if to_dir is not None else _cache_dir(folder, manifest)
-        checkpoint_path = fetch_published(folder, manifest, target, BEST_MANIFEST)
+        checkpoint_path = fetch_published(folder, manifest, target)
     return BestTrial(
-        config=manifest.get("config") or {},
-        metric=manifest.get("metric"),
-        metric_value=manifest.get("metric_value"),
-        mode=manifest.get("mode"),
-        trial_id=manifest.get("trial_id"),
+        config=manifest.config,
+        metric=manifest.metric,
+        metric_value=manifest.metric_value,
+        mode=manifest.mode,
+        trial_id=manifest.trial_id,
         checkpoint_path=checkpoint_path,
-        manifest=manifest,
+        manifest=manifest.to_json(),
     )
 
 
-def fetch_published(folder: StorageLocation, manifest: dict[str, Any], to_dir: Path, manifest_name: str) -> Path:
+def fetch_published(folder: StorageLocation, manifest: Published, to_dir: Path) -> Path:
     """Download the files a manifest lists into `to_dir`; if a re-publish removed them meanwhile, follow the new one."""
     try:
         return _download(folder, manifest, to_dir)
     except StorageError:
-        fresh = read_manifest(folder, manifest_name)
-        if fresh.get("version") == manifest.get("version"):
+        fresh = type(manifest).read(folder)
+        if fresh.version == manifest.version:
             raise
         return _download(folder, fresh, to_dir)
 
 
-def _download(folder: StorageLocation, manifest: dict[str, Any], to_dir: Path) -> Path:
-    version_dir = manifest.get("checkpoint_dir")
-    files: dict[str, dict[str, Any]] = manifest.get("files") or {}
+def _download(folder: StorageLocation, manifest: Published, to_dir: Path) -> Path:
+    version_dir = manifest.checkpoint_dir
+    files = manifest.files
     if not version_dir:
         raise StorageError(f"no checkpoint was published at {folder.display}")
     if "/" in str(version_dir) or str(version_dir) in ("..", "."):
@@ -114,8 +118,8 @@ def _download(folder: StorageLocation, manifest: dict[str, Any], to_dir: Path) -
     return root
 
 
-def _cache_dir(folder: StorageLocation, manifest: dict[str, Any]) -> Path:
+def _cache_dir(folder: StorageLocation, manifest: Manifest) -> Path:
     """`$HPO_CACHE_DIR` (default ~/.cache/hpo)/best/<hash of the location>/<version>."""
     base = Path(os.environ.get("HPO_CACHE_DIR") or Path.home() / ".cache" / "hpo")
     key = hashlib.sha256(folder.display.encode()).hexdigest()[:16]
-    return base / "best" / key / str(manifest.get("version") or "unversioned")
+    return base / "best" / key / str(manifest.version or "unversioned")

@@ -13,8 +13,6 @@ from orchestrator.storage.failures import one_line
 from orchestrator.storage.location import StorageLocation
 from orchestrator.storage.retry import with_retries
 
-FORMAT_VERSION = 1
-
 
 def _write_once(location: StorageLocation, name: str, payload: bytes) -> None:
     fs, target = location.filesystem, posixpath.join(location.path, name)

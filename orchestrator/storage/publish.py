@@ -1,8 +1,9 @@
 """Publish a folder (the best checkpoint) with a manifest written last, so readers never see missing or stale files.
 
 Layout under the destination `D` (e.g. `<sweep>/best`):
-    D/checkpoint-<version>/...   the files, in a folder no earlier publish has used
-    D/best.json                  the manifest: fields given + version, checkpoint_dir, files {path: {sha256, size}}
+    D/<prefix><version>/...      the files, in a folder no earlier publish has used (`checkpoint-`, `model-`)
+    D/<manifest file>            the manifest (`best.json`, `final.json`): its own fields + version, checkpoint_dir,
+                                 files {path: {sha256, size}}
 The manifest is replaced in one atomic step only after every file is written and hashed; until then the previous
 manifest and its folder stay intact. After the switch, folders older than the previous one are deleted (the previous
 one is kept so a reader that has just read the old manifest can still finish its download).
@@ -13,7 +14,7 @@ import logging
 import posixpath
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import pyarrow.fs as pafs
 
@@ -21,7 +22,8 @@ from orchestrator.errors import StorageError
 from orchestrator.redaction import redact
 from orchestrator.storage.failures import one_line
 from orchestrator.storage.location import StorageLocation
-from orchestrator.storage.manifest import FORMAT_VERSION, read_manifest, write_manifest
+from orchestrator.storage.manifest import write_manifest
+from orchestrator.storage.sweep_folder import Manifest, Published, best_folder
 from orchestrator.storage.transfer import FileCallback, copy_tree
 
 if TYPE_CHECKING:
@@ -29,51 +31,45 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("orchestrator.storage")
 
-BEST_FOLDER = "best"
-BEST_MANIFEST = "best.json"
-CHECKPOINT_PREFIX = "checkpoint-"
-
 
 def new_version() -> str:
     """A sortable, unique folder suffix: UTC time plus random hex."""
     return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
 
 
-def publish_best(sweep: StorageLocation, checkpoint: Checkpoint | None, manifest: dict[str, Any], *,
+def publish_best(sweep: StorageLocation, checkpoint: Checkpoint | None, manifest: Manifest | Mapping[str, Any], *,
                  on_file: FileCallback | None = None) -> str:
-    """Copy the best checkpoint's files under `<sweep>/best/`, then write `best.json`; returns the best folder's URI."""
+    """Copy the best checkpoint's files under `<sweep>/best/`, then write `best.json`; returns the best folder's URI.
+    A mapping is read as a manifest's JSON."""
+    best = manifest if isinstance(manifest, Manifest) else Manifest.from_json(manifest)
     source = (checkpoint.filesystem, checkpoint.path) if checkpoint is not None else None
-    return publish_tree(sweep.join(BEST_FOLDER), source, manifest, manifest_name=BEST_MANIFEST, on_file=on_file)
+    return publish_tree(best_folder(sweep), source, best, on_file=on_file)
 
 
-def publish_tree(dest: StorageLocation, source: tuple[pafs.FileSystem, str] | None, manifest: dict[str, Any], *,
-                 manifest_name: str, prefix: str = CHECKPOINT_PREFIX, on_file: FileCallback | None = None) -> str:
-    """Copy `source` (filesystem, folder) into a fresh `<dest>/<prefix><version>/`, then switch `<dest>/<manifest_name>`."""
-    previous = _current_folder(dest, manifest_name)
+def publish_tree(dest: StorageLocation, source: tuple[pafs.FileSystem, str] | None, manifest: Published, *,
+                 on_file: FileCallback | None = None) -> str:
+    """Copy `source` (filesystem, folder) into a fresh `<dest>/<PREFIX><version>/`, then switch `<dest>/<FILE>`
+    (both named by the manifest's class); the manifest's own fields are written with secrets redacted. Returns `dest`'s URI."""
+    previous = _current_folder(dest, type(manifest))
     version = new_version()
-    folder = f"{prefix}{version}" if source is not None else None
+    folder = f"{manifest.PREFIX}{version}" if source is not None else None
     files = {}
     if source is not None and folder is not None:
         files = copy_tree(source[0], source[1], dest.filesystem, dest.join(folder).path, on_file=on_file)
-    entry = redact(dict(manifest))
-    entry.update(
-        format=FORMAT_VERSION,
-        version=version,
-        checkpoint_dir=folder,
-        files={rel: digest.as_dict() for rel, digest in sorted(files.items())},
-        published_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
-    write_manifest(dest, manifest_name, entry)  # the switch: from here on readers get the new files
-    _collect_garbage(dest, prefix, keep={folder, previous})
+    entry = type(manifest).from_json(redact(manifest.to_json())).published(
+        version=version, checkpoint_dir=folder, files={rel: digest.as_dict() for rel, digest in sorted(files.items())},
+        published_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    write_manifest(dest, manifest.FILE, entry.to_json())  # the switch: from here on readers get the new files
+    _collect_garbage(dest, manifest.PREFIX, keep={folder, previous})
     return dest.uri
 
 
-def _current_folder(dest: StorageLocation, manifest_name: str) -> str | None:
+def _current_folder(dest: StorageLocation, kind: type[Published]) -> str | None:
     """The folder the manifest now in place points at (None if there is none yet, or it is unreadable JSON)."""
-    if dest.filesystem.get_file_info(dest.join(manifest_name).path).type == pafs.FileType.NotFound:
+    if dest.filesystem.get_file_info(dest.join(kind.FILE).path).type == pafs.FileType.NotFound:
         return None
     try:
-        return read_manifest(dest, manifest_name).get("checkpoint_dir")
+        return kind.read(dest).checkpoint_dir
     except StorageError as exc:
         if isinstance(exc.__cause__, ValueError):
             return None

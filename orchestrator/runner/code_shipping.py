@@ -1,4 +1,5 @@
-"""The runtime environment a submitted sweep runs in: the spec plus the user's code and packages.
+"""Shipping a sweep's code to a cluster (`hpo submit`, `hpo run --address`): a runtime environment holding the
+spec plus the user's code and packages.
 
 The job's `working_dir` is a staging folder holding the spec's own `runtime_env.working_dir`
 content with the spec file on top, so the driver finds both in its current directory.

@@ -3,7 +3,8 @@
 On a terminal a few lines are redrawn in place; in quiet mode (`--quiet`, or automatically when the
 output is not a terminal, e.g. a log file or a Ray job) one line is printed per finished trial and one
 at the end. What is shown is a pure function of a `ProgressState` (`render_live`, `render_event`),
-so that it can be checked as text.
+so that it can be checked as text. `orchestrator.api.run_sweep` hands the view to the runner as a Ray
+Tune callback.
 """
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ from orchestrator.redaction import redact
 from orchestrator.report import outcomes
 from orchestrator.report.configs import flatten
 from orchestrator.runner.trial_errors import last_error_line
+
+# tuner.pkl of a sweep started before this module moved here from the runner names its classes by the old path;
+# resuming that sweep unpickles them from there.
+sys.modules.setdefault("orchestrator.runner.progress", sys.modules[__name__])
 
 BAR_WIDTH = 20
 DEFAULT_WIDTH = 120         # when the terminal's width cannot be read
@@ -165,6 +170,10 @@ class ProgressView(Callback):
         return self.state.total
 
     # --- Ray Tune hooks --------------------------------------------------------------------------------------------
+
+    def setup(self, **info: Any) -> None:
+        """The sweep starts now (the view may have been made before Ray started): time it from here."""
+        self.started = self.clock()
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         value = result.get(self.metric)

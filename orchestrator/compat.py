@@ -1,0 +1,44 @@
+"""Every use of a private Ray or scikit-optimize API, each behind one small function, so that an upgrade has one
+file to check. Checked against ray 2.60.0 and scikit-optimize 0.10.2; nothing is imported until a function runs
+(trial code imports this module inside Ray workers)."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+# Ray's logger for "Uploading package ..." lines while a job's runtime_env is shipped (no public name for it).
+RUNTIME_ENV_PACKAGING_LOGGER = "ray._private.runtime_env.packaging"
+
+
+def in_tune_session() -> bool:
+    """Whether this code runs inside a Ray Tune trial. Ray's public `tune.get_context()` returns a context outside a
+    trial too, so the session itself is asked; Ray is never imported when it is not loaded already."""
+    if "ray" not in sys.modules:
+        return False
+    from ray.train._internal.session import get_session
+
+    return get_session() is not None
+
+
+def dashboard_address() -> str | None:
+    """The dashboard's host:port of the Ray this process is connected to. Only `ray.init`'s return value carries it
+    publicly, and a Ray joined earlier (tests, notebooks, a job's driver) gives no such value."""
+    import ray
+
+    return ray._private.worker.global_worker.node.address_info.get("webui_url")
+
+
+def replace_restored_callbacks(tuner: Any, callbacks: list, stop: Any) -> None:
+    """Put this process's callbacks and stopper into a restored Tuner's run config in place of the pickled ones:
+    `Tuner.restore` takes no run config and Ray offers no public setter."""
+    restored = tuner._local_tuner.get_run_config()
+    restored.callbacks = callbacks
+    restored.stop = stop
+
+
+def white_kernel_param(kernel: Any) -> tuple[bool, str]:
+    """(whether a WhiteKernel is a term of the Sum `kernel`, its key in `kernel.get_params()`): skopt's GP finds its
+    noise term this way, and the searcher must find the same one."""
+    from skopt.learning.gaussian_process.gpr import _param_for_white_kernel_in_Sum
+
+    return _param_for_white_kernel_in_Sum(kernel)
