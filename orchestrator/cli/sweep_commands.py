@@ -7,6 +7,7 @@ import sys
 import yaml
 
 from orchestrator.extensions.schedulers import SCHEDULERS
+from orchestrator.redaction import redact, redact_text
 from orchestrator.extensions.searchers import SEARCHERS
 from orchestrator.spec import EarlyStopping, Spec, load_spec
 
@@ -46,13 +47,13 @@ def summary(spec: Spec) -> list[str]:
         searcher += " " + ", ".join(f"{k}={v}" for k, v in s.options.items())
     lines = [
         f"spec {spec.source_file or spec.name}: OK",
-        f"sweep: {spec.name} -> {spec.storage.rstrip('/')}/{spec.name}",
+        f"sweep: {spec.name} -> {redact_text(spec.storage.rstrip('/'))}/{spec.name}",
         f"trainable: {spec.trainable}   metric: {spec.metric} ({spec.mode})",
         f"parameters ({count_sampled(spec.space)} sampled, grid size {grid}):",
         *("  " + line for line in describe(spec.space)),
     ]
     if spec.config:
-        lines.append("constants: " + ", ".join(f"{k}={v!r}" for k, v in spec.config.items()))
+        lines.append("constants: " + ", ".join(f"{k}={v!r}" for k, v in redact(spec.config).items()))
     lines += [
         f"searcher: {searcher}; trials: {trials}"
         + (f", at most {s.max_concurrent} at once" if s.max_concurrent else "")

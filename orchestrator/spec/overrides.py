@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from orchestrator.errors import SpecError
+from orchestrator.redaction import REDACTED, is_secret_key, redact_text
 from orchestrator.spec.suggest import excerpt
 from orchestrator.spec.yaml_source import KeyPath, SourceMap, format_path, parse_yaml_text
 
@@ -12,13 +13,14 @@ def apply_overrides(raw: Any, source: SourceMap, overrides: Sequence[str]) -> An
     """Set each `a.b.c=value` (value read as YAML) in `raw`, creating mappings on the way.
     Errors later found in an overridden key name the `--set` that put it there."""
     for item in overrides:
-        origin = "--set " + _one_line(item)
         key, sep, text = item.partition("=")
         path = tuple(key.strip().split("."))
+        secret = any(is_secret_key(part) for part in path)
+        origin = "--set " + (f"{_one_line(key.strip())}={REDACTED}" if secret and sep else redact_text(_one_line(item)))
         if not sep or not all(path):
             raise SpecError(f"expected key.path=value, got {excerpt(item, 80)}", file="--set",
                             path=_one_line(key.strip()) or "<spec>")
-        value = _parse_value(text, origin, path)
+        value = _parse_value(text, origin, path, secret)
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
@@ -39,11 +41,14 @@ def apply_overrides(raw: Any, source: SourceMap, overrides: Sequence[str]) -> An
     return raw
 
 
-def _parse_value(text: str, origin: str, path: KeyPath) -> Any:
-    """The YAML value of one override; its errors name the `--set` and the key path."""
+def _parse_value(text: str, origin: str, path: KeyPath, secret: bool) -> Any:
+    """The YAML value of one override; its errors name the `--set` and the key path (never a secret's text)."""
     try:
         value, _ = parse_yaml_text(text, file=origin)
     except SpecError as exc:
+        if secret:
+            raise SpecError("is not valid YAML (value not shown: the key names a secret)", file=origin,
+                            path=format_path(path)) from None
         inner = "" if exc.path in (None, "<spec>") else exc.path
         where = format_path(path) + ("" if not inner or inner.startswith("[") else ".") + inner
         raise SpecError(exc.reason, file=origin, path=where) from None
