@@ -45,6 +45,11 @@ def redact_text(text: str) -> str:
                             if is_secret_key(m.group("key")) and m.group("value") else m.group(0), text)
 
 
+def without_userinfo(text: str) -> str:
+    """`text` with the `user:password@` of any URL in it removed (addresses as they are printed)."""
+    return _URL_USERINFO.sub(lambda m: m.group("scheme"), text)
+
+
 def has_secret(value: Any) -> bool:
     """Whether `value` (at any depth) holds something `redact` would hide."""
     return redact(value) != value

@@ -10,6 +10,7 @@ from orchestrator.extensions.schedulers import SCHEDULERS
 from orchestrator.redaction import redact, redact_text
 from orchestrator.extensions.searchers import SEARCHERS
 from orchestrator.spec import EarlyStopping, Spec, load_spec
+from orchestrator.spec.overrides import overrides_from_env
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,7 +88,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.api import run_sweep
 
-    spec = load_spec(args.spec, args.overrides)
+    spec = load_spec(args.spec, [*args.overrides, *overrides_from_env()])   # secret ones shipped by `hpo submit`
     print(f"hpo: sweep {spec.name}: {spec.search.method} search, "
           f"early stopping {spec.early_stopping.method}", flush=True)
     result = run_sweep(spec, address=args.address, storage=args.storage, resume=args.resume,

@@ -1,10 +1,12 @@
 """`--set key.path=value` overrides, applied to the raw spec before validation."""
 from __future__ import annotations
 
+import json
+import os
 from typing import Any, Sequence
 
 from orchestrator.errors import SpecError
-from orchestrator.redaction import REDACTED, is_secret_key, redact_text
+from orchestrator.redaction import REDACTED, has_secret, is_secret_key, redact_text
 from orchestrator.spec.suggest import excerpt
 from orchestrator.spec.yaml_source import KeyPath, SourceMap, format_path, parse_yaml_text
 
@@ -39,6 +41,35 @@ def apply_overrides(raw: Any, source: SourceMap, overrides: Sequence[str]) -> An
         for k in [p for p in source.lines if p[: len(path)] == path]:
             del source.lines[k]
     return raw
+
+
+SECRET_OVERRIDES_ENV = "HPO_SECRET_OVERRIDES"   # a JSON list of `--set` items `hpo submit` ships out of sight
+
+
+def split_secret_overrides(overrides: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(public, secret) `--set` items: secret when a key in the path names a secret or the value holds one (a URL
+    with user-info, `?token=`); `hpo submit` keeps the secret ones off the job's command line."""
+    public: list[str] = []
+    secret: list[str] = []
+    for item in overrides:
+        key, _, value = item.partition("=")
+        hidden = any(is_secret_key(part) for part in key.strip().split(".")) or has_secret(value)
+        (secret if hidden else public).append(item)
+    return public, secret
+
+
+def overrides_from_env() -> list[str]:
+    """The secret `--set` items a submitted job's driver finds in SECRET_OVERRIDES_ENV (none when unset)."""
+    raw = os.environ.get(SECRET_OVERRIDES_ENV)
+    if not raw:
+        return []
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        raise SpecError(f"{SECRET_OVERRIDES_ENV} is not a JSON list of key=value items", path="<spec>") from None
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise SpecError(f"{SECRET_OVERRIDES_ENV} is not a JSON list of key=value items", path="<spec>")
+    return items
 
 
 def _parse_value(text: str, origin: str, path: KeyPath, secret: bool) -> Any:
