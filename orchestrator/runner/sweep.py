@@ -69,15 +69,16 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
     """Run (or resume) the sweep `spec` describes and publish its best checkpoint; `callbacks` are Ray Tune
     callbacks to add (a progress view). See `orchestrator.api.run_sweep` for the other arguments."""
     sweep = sweep_location(spec, storage)
+    trainable = resolve_trainable(spec.trainable)
     with hold_lease(sweep, "hpo run --resume" if resume else "hpo run"):   # one writer per sweep
-        return _run_leased(spec, sweep, address=address, storage=storage, resume=resume, fresh=fresh,
+        return _run_leased(spec, sweep, trainable, address=address, storage=storage, resume=resume, fresh=fresh,
                            stream=stream, callbacks=callbacks)
 
 
-def _run_leased(spec: Spec, sweep: StorageLocation, *, address: str | None, storage: str | None, resume: bool,
-                fresh: bool, stream: TextIO | None, callbacks: Sequence[Any]) -> SweepResult:
+def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], None], *, address: str | None,
+                storage: str | None, resume: bool, fresh: bool, stream: TextIO | None, callbacks: Sequence[Any]
+                ) -> SweepResult:
     out = stream or sys.stdout
-    trainable = resolve_trainable(spec.trainable)
     _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
     log_file = log_path(sweep)
