@@ -40,7 +40,7 @@ def _fetch(folder: StorageLocation, manifest: Published, to_dir: Path, force: bo
     check_published(manifest, folder.join(manifest.FILE).display)
     if not manifest.checkpoint_dir:
         raise StorageError(f"no checkpoint was published at {folder.display}")
-    root = to_dir.expanduser().absolute()
+    root = to_dir.expanduser().resolve()   # a target that is the user's symlink: its folder is replaced
     mark = {"source": folder.uri, "version": manifest.version}
     if _check_target(root, mark, force):
         return root
@@ -48,7 +48,10 @@ def _fetch(folder: StorageLocation, manifest: Published, to_dir: Path, force: bo
     staging = root.with_name(f".{root.name}.fetch-{uuid.uuid4().hex[:8]}")
     targets = {key: safe_target(staging, key) for key in manifest.files}  # every name checked before any byte
     try:
-        staging.mkdir(parents=True)
+        try:
+            staging.mkdir(parents=True)
+        except OSError as exc:
+            raise UserInputError(f"cannot write beside {root}: {exc.strerror or exc}") from None
         files = manifest.files
 
         def one(key: str) -> None:
