@@ -18,6 +18,7 @@ from orchestrator.spec import Spec, load_spec
 from orchestrator.storage import (
     FinalManifest, Manifest, StorageLocation, best_manifest, load_best, preflight, publish_tree, resolve_storage,
 )
+from orchestrator.storage.lease import hold_lease
 from orchestrator.storage.sweep_folder import final_folder
 
 if TYPE_CHECKING:
@@ -76,7 +77,8 @@ def retrain_best(sweep_uri: str, *, out: str | None = None, storage_options: Map
     target = resolve_storage(out or final_folder(resolve_storage(sweep_uri, storage_options, create=False)).uri,
                              storage_options)
     preflight(target)
-    with tempfile.TemporaryDirectory(prefix="hpo-final-") as work:
+    sweep = resolve_storage(sweep_uri, storage_options, create=False)
+    with hold_lease(sweep, "hpo train"), tempfile.TemporaryDirectory(prefix="hpo-final-") as work:
         metrics = final_fit(config, work)
         record = FinalManifest(config=config, test_metrics=metrics, trainable=trainable, spec=manifest.spec,
                                from_best=sweep_uri, best_version=manifest.version,

@@ -70,3 +70,9 @@ def needs_secret(config: dict) -> None:
     """Reports `ok = 1` only when the spec's secret constants arrived in the config."""
     ok = config.get("api_token") == "tok-9f8e7d" and config.get("db", {}).get("password") == "pw-1a2b3c"
     tune.report({"ok": 1.0 if ok else 0.0, "public": config["db"]["host"]})
+
+
+def needs_value_secrets(config: dict) -> None:
+    """Reports `ok = 1` only when secrets found by value (a URL's password, a token in a list) arrived in the config."""
+    ok = "PASS-77" in config.get("db_url", "") and "tok-in-list" in str(config.get("headers"))
+    tune.report({"ok": 1.0 if ok else 0.0})

@@ -512,7 +512,7 @@ def test_submit_status_logs(cluster: LocalCluster, authed: dict[str, str], tmp_p
         "space": {"x": {"uniform": [0.0, 6.0]}}, "search": {"method": "random", "num_samples": 4, "seed": 0},
         "runtime_env": {"py_modules": [str(TESTS / "sweep_trainables.py")], "env_vars": {"HPO_MARK": "1"}}})
     submitted = hpo("submit", str(spec), "--address", cluster.jobs_address, "--set", "search.num_samples=3",
-                    env=authed)
+                    "--set", "config.api_token=tok-SUBMIT-SECRET", env=authed)   # reaches the driver, not its command
     job_id = submitted_job_id(submitted)
     assert job_id.startswith("hpo-quad-")
     assert f"dashboard: {cluster.jobs_address}/#/jobs/{job_id}" in submitted.stdout
@@ -525,10 +525,11 @@ def test_submit_status_logs(cluster: LocalCluster, authed: dict[str, str], tmp_p
     assert "best config:" in followed and "dashboard: http://" in followed
     manifest = best_manifest(tmp_path / "runs", "quad")
     assert manifest["num_trials"] == 3 and manifest["num_failed"] == 0
+    assert manifest["config"]["api_token"] == "***REDACTED***"   # the secret override was applied by the driver
     assert "best config:" in logs and f"x: {manifest['config']['x']}" in logs
     for text in (submitted.stdout, submitted.stderr, followed, status, logs,
                  (tmp_path / "runs" / "quad" / "hpo.log").read_text()):
-        assert cluster.auth_token not in text
+        assert cluster.auth_token not in text and "tok-SUBMIT-SECRET" not in text
 
 
 def test_client_without_token_is_refused(cluster: LocalCluster, tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                   description="Download <sweep>/best's checkpoint; every file's sha256 is verified.")
     _sweep_args(fetch)
     fetch.add_argument("--to", required=True, metavar="DIR", help="local folder to write the checkpoint into")
+    fetch.add_argument("--force", action="store_true",
+                       help="replace DIR's contents even if it is not an earlier fetch of this sweep")
     fetch.set_defaults(func=cmd_fetch)
 
     train = subparsers.add_parser(
@@ -68,7 +70,7 @@ def cmd_best(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     options = _storage_options(args)
     manifest = best_manifest(args.sweep_uri, options)
-    folder = fetch_best(args.sweep_uri, args.to, options)
+    folder = fetch_best(args.sweep_uri, args.to, options, force=args.force)
     total = sum(int(entry.get("size", 0)) for entry in manifest.files.values())
     print(f"fetched {len(manifest.files)} file(s), {total / 1e6:.1f} MB, sha256 verified, to {folder}")
     return 0

@@ -74,7 +74,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if not args.follow:
         print(f"follow it: hpo logs {job.job_id} --follow --address {job.address}")
         return 0
-    return _followed(JobsClient(job.address), job.job_id)
+    return _followed(JobsClient(args.address), job.job_id)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -7,8 +7,10 @@ import sys
 import yaml
 
 from orchestrator.extensions.schedulers import SCHEDULERS
+from orchestrator.redaction import redact, redact_text
 from orchestrator.extensions.searchers import SEARCHERS
 from orchestrator.spec import EarlyStopping, Spec, load_spec
+from orchestrator.spec.overrides import overrides_from_env
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,13 +48,13 @@ def summary(spec: Spec) -> list[str]:
         searcher += " " + ", ".join(f"{k}={v}" for k, v in s.options.items())
     lines = [
         f"spec {spec.source_file or spec.name}: OK",
-        f"sweep: {spec.name} -> {spec.storage.rstrip('/')}/{spec.name}",
+        f"sweep: {spec.name} -> {redact_text(spec.storage.rstrip('/'))}/{spec.name}",
         f"trainable: {spec.trainable}   metric: {spec.metric} ({spec.mode})",
         f"parameters ({count_sampled(spec.space)} sampled, grid size {grid}):",
         *("  " + line for line in describe(spec.space)),
     ]
     if spec.config:
-        lines.append("constants: " + ", ".join(f"{k}={v!r}" for k, v in spec.config.items()))
+        lines.append("constants: " + ", ".join(f"{k}={v!r}" for k, v in redact(spec.config).items()))
     lines += [
         f"searcher: {searcher}; trials: {trials}"
         + (f", at most {s.max_concurrent} at once" if s.max_concurrent else "")
@@ -86,7 +88,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.api import run_sweep
 
-    spec = load_spec(args.spec, args.overrides)
+    spec = load_spec(args.spec, [*args.overrides, *overrides_from_env()])   # secret ones shipped by `hpo submit`
     print(f"hpo: sweep {spec.name}: {spec.search.method} search, "
           f"early stopping {spec.early_stopping.method}", flush=True)
     result = run_sweep(spec, address=args.address, storage=args.storage, resume=args.resume,

@@ -10,11 +10,15 @@ from typing import Any, Callable, Iterator
 
 from orchestrator.compat import RUNTIME_ENV_PACKAGING_LOGGER
 from orchestrator.errors import UserInputError
-from orchestrator.jobs.auth import Redactor, TokenSource, auth_headers, find_token, missing_token_hint
+from orchestrator.redaction import without_userinfo
+from orchestrator.jobs.auth import (
+    Redactor, TokenSource, auth_headers, find_token, missing_token_hint, transport_warnings,
+)
 from orchestrator.jobs.errors import AuthenticationFailed, ClusterUnreachable, JobError, JobNotFound
 
 # Ray's SDK lets these replace the address it is given; ours is resolved once, explicitly.
 ADDRESS_ENV_VARS = ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS")
+log = logging.getLogger("orchestrator.jobs")
 SDK_LOGGERS = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk", RUNTIME_ENV_PACKAGING_LOGGER)
 
 
@@ -30,7 +34,7 @@ def resolve_address(address: str | None) -> str:
         value = f"http://{value}"
     scheme = value.split("://", 1)[0].lower()
     if scheme not in ("http", "https"):
-        raise UserInputError(f"--address {value}: the job commands talk to the dashboard's Jobs API, "
+        raise UserInputError(f"--address {without_userinfo(value)}: the job commands talk to the dashboard's Jobs API, "
                              f"e.g. http://HEAD:8265 (ray:// and GCS addresses are for `hpo run --address`)")
     return value.rstrip("/")
 
@@ -63,16 +67,19 @@ class JobsClient:
     """A connection to one cluster's Jobs API; every failure is a one-line `HpoError`."""
 
     def __init__(self, address: str | None, *, token: TokenSource | None = None) -> None:
-        self.address = resolve_address(address)
+        url = resolve_address(address)
+        self.address = without_userinfo(url)   # what is printed; the SDK gets `url`, user-info included
         self._token = token if token is not None else find_token()
         self._redact = Redactor(self._token)
+        for warning in transport_warnings(self._token, url):
+            log.warning("hpo: warning: %s", warning)
         from ray.job_submission import JobSubmissionClient
 
         for name in SDK_LOGGERS:   # "Uploading package ..." chatter (levels set at their import)
             logging.getLogger(name).setLevel(logging.WARNING)
 
         with self._errors(), _without_env(ADDRESS_ENV_VARS):
-            self._sdk = JobSubmissionClient(self.address, headers=auth_headers(self._token))
+            self._sdk = JobSubmissionClient(url, headers=auth_headers(self._token))
 
     def dashboard_url(self, job_id: str | None = None) -> str:
         """The dashboard (served on the Jobs API's port), or one job's page in it."""

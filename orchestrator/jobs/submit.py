@@ -1,16 +1,18 @@
 """`submit_sweep`: launch `hpo run` on a cluster's head node as a Ray job."""
 from __future__ import annotations
 
+import json
 import secrets
 import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from orchestrator.jobs.client import JobsClient
 from orchestrator.runner.code_shipping import staged_sweep
 from orchestrator.spec import Spec, load_spec
+from orchestrator.spec.overrides import SECRET_OVERRIDES_ENV, split_secret_overrides
 
 ENTRYPOINT_COMMAND = ("hpo", "run")   # must be on the cluster's PATH (the project installed there)
 
@@ -38,6 +40,17 @@ def build_entrypoint(spec_file: str, overrides: Sequence[str] = (), storage: str
     for override in overrides:
         args += ["--set", override]
     return shlex.join(args)
+
+
+def job_request(spec_file: str, runtime_env: dict[str, Any], overrides: Sequence[str] = (),
+                storage: str | None = None, run_flags: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
+    """(entrypoint, runtime_env) of the job: secret `--set` items go to the driver through the runtime_env's
+    env_vars, never onto the command line every dashboard user (and `hpo status`) reads."""
+    public, secret = split_secret_overrides(overrides)
+    if secret:
+        env_vars = {**runtime_env.get("env_vars", {}), SECRET_OVERRIDES_ENV: json.dumps(secret)}
+        runtime_env = {**runtime_env, "env_vars": env_vars}
+    return build_entrypoint(spec_file, public, storage, run_flags), runtime_env
 
 
 def submission_id_for(name: str) -> str:
@@ -72,8 +85,8 @@ def submit_sweep(spec: Spec | str | Path, *, address: str | None = None, overrid
     storage, note = storage_on_cluster(spec, Path.cwd())
     with staged_sweep(spec, spec_path) as staged:   # missing code paths fail before connecting
         client = client or JobsClient(address)
-        entrypoint = build_entrypoint(staged.spec_file, overrides, storage, run_flags)
-        job_id = client.submit(entrypoint=entrypoint, runtime_env=staged.runtime_env,
+        entrypoint, runtime_env = job_request(staged.spec_file, staged.runtime_env, overrides, storage, run_flags)
+        job_id = client.submit(entrypoint=entrypoint, runtime_env=runtime_env,
                                submission_id=submission_id_for(spec.name),
                                metadata={"hpo_sweep": spec.name, "hpo_spec": staged.spec_file})
     return SubmittedJob(job_id=job_id, address=client.address, dashboard_url=client.dashboard_url(),

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from matplotlib import cm, colormaps, colors
+from matplotlib import cm, colormaps, colors, rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -304,6 +304,8 @@ PLOTTERS: tuple[Callable[[SweepData, Path], Plot | None], ...] = (
 
 
 def draw_all(data: SweepData, out_dir: Path) -> list[Plot]:
-    """Every picture that applies to this sweep, written into `out_dir`."""
+    """Every picture that applies to this sweep, written into `out_dir`. Labels are drawn as plain text: a value or
+    metric name such as `$DATA_ROOT/x_$V` is not read as mathtext (which would fail or garble it)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [plot for plot in (draw(data, out_dir) for draw in PLOTTERS) if plot is not None]
+    with rc_context({"text.parse_math": False}):
+        return [plot for plot in (draw(data, out_dir) for draw in PLOTTERS) if plot is not None]

@@ -9,6 +9,7 @@ from orchestrator.redaction import redact
 from orchestrator.runner.resume import check_resumable, read_stored_spec
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation, preflight, resolve_storage
+from orchestrator.storage.lease import LEASE_FILES
 
 
 def sweep_location(spec: Spec, storage: str | None) -> StorageLocation:
@@ -32,7 +33,18 @@ def claim_sweep(sweep: StorageLocation, spec: Spec, *, resume: bool, fresh: bool
         if not fresh:
             raise UserInputError(f"{sweep.display} already holds a sweep: add --resume to continue it, "
                                  f"--fresh to replace it, or --set name=<new name>")
-        sweep.filesystem.delete_dir(sweep.path)
+        _delete_all_but_lease(sweep)
+
+
+def _delete_all_but_lease(sweep: StorageLocation) -> None:
+    """Empty the sweep's folder for --fresh, keeping the lease this run holds."""
+    for info in sweep.filesystem.get_file_info(pafs.FileSelector(sweep.path)):
+        if info.base_name in LEASE_FILES:
+            continue
+        if info.type == pafs.FileType.Directory:
+            sweep.filesystem.delete_dir(info.path)
+        else:
+            sweep.filesystem.delete_file(info.path)
 
 
 def has_experiment(sweep: StorageLocation) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, TextIO
@@ -12,6 +11,7 @@ from typing import Any, Iterator, TextIO
 from orchestrator.compat import dashboard_address
 from orchestrator.errors import UserInputError
 from orchestrator.runner.code_shipping import staged_sweep
+from orchestrator.runner.private_log import PrivateFileHandler, private_log_dir
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
 from orchestrator.storage.sweep_folder import LOG_FILE
@@ -42,10 +42,10 @@ def ray_session(spec: Spec, address: str | None, log_file: Path) -> Iterator[str
 
 
 def log_path(sweep: StorageLocation) -> Path:
-    """Full logs go into the sweep folder when it is local, else into a local temp folder."""
+    """Full logs go into the sweep folder when it is local, else into this user's private log folder."""
     if not sweep.is_s3:
         return Path(sweep.path) / LOG_FILE
-    return Path(tempfile.gettempdir()) / "hpo-logs" / f"{sweep.path.replace('/', '_')}.log"
+    return private_log_dir() / f"{sweep.path.replace('/', '_')}.log"
 
 
 def without_missing_gpus(spec: Spec, *, local: bool, stream: TextIO) -> Spec:
@@ -65,7 +65,7 @@ def quiet_ray(log_file: Path) -> logging.Handler:
     for key, value in _QUIET_ENV.items():
         os.environ.setdefault(key, value)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler = PrivateFileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for name in _NOISY_LOGGERS:
         logger = logging.getLogger(name)

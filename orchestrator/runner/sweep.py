@@ -17,6 +17,8 @@ from orchestrator.runner.resume import write_stored_spec
 from orchestrator.runner.sweep_watch import SweepWatch
 from orchestrator.runner.tuner import TrialName, build_tuner, fit, param_space_of
 from orchestrator.spec import Spec
+from orchestrator.storage import StorageLocation
+from orchestrator.storage.lease import hold_lease
 
 # TrialName stays importable here: the tuner.pkl of a sweep started before the Tuner's assembly moved to
 # `runner.tuner` names it by this path, and resuming that sweep unpickles it.
@@ -66,9 +68,17 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
               fresh: bool = False, stream: TextIO | None = None, callbacks: Sequence[Any] = ()) -> SweepResult:
     """Run (or resume) the sweep `spec` describes and publish its best checkpoint; `callbacks` are Ray Tune
     callbacks to add (a progress view). See `orchestrator.api.run_sweep` for the other arguments."""
-    out = stream or sys.stdout
     sweep = sweep_location(spec, storage)
     trainable = resolve_trainable(spec.trainable)
+    with hold_lease(sweep, "hpo run --resume" if resume else "hpo run"):   # one writer per sweep
+        return _run_leased(spec, sweep, trainable, address=address, storage=storage, resume=resume, fresh=fresh,
+                           stream=stream, callbacks=callbacks)
+
+
+def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], None], *, address: str | None,
+                storage: str | None, resume: bool, fresh: bool, stream: TextIO | None, callbacks: Sequence[Any]
+                ) -> SweepResult:
+    out = stream or sys.stdout
     _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
     log_file = log_path(sweep)

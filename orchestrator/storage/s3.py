@@ -114,3 +114,10 @@ def _bucket_region(bucket: str) -> str:
         return pafs.resolve_s3_region(bucket)
     except (OSError, ValueError):
         return DEFAULT_REGION
+
+
+def client(options: Mapping[str, Any]) -> Any:
+    """A boto3 S3 client for the same endpoint and region (for what pyarrow cannot do: conditional PUTs)."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint_url(options), region_name=region(options) or DEFAULT_REGION)

@@ -1,11 +1,14 @@
 """The sweep folder `<storage>/<name>/`, defined once: its layout, its manifests, and Ray's experiment state.
 
     spec.yaml                      the spec the sweep ran with (secrets redacted); `--resume`, reports and `hpo ls`
-    hpo.log                        Ray's log lines (local sweeps; S3 sweeps log to a local temp folder)
+    hpo.log                        Ray's log lines (local sweeps; S3 sweeps log to a per-user 0700 temp folder)
+    .hpo-lease.json                who writes the sweep now (`storage.lease`: host, pid, start, heartbeat)
+    .hpo-lease.lock                local folders only: the flock that serialises claims
     experiment_state-<time>.json   Ray Tune's experiment checkpoint, one per run or resume
     <sweep>_<trial id>/            one folder per trial, Ray's: params.json, result.json, error.txt, checkpoints
     best/best.json                 the `Manifest`, written last and atomically
     best/checkpoint-<version>/     the best checkpoint's files
+    best/.pending-<folder>         a publish of <folder> in progress (`storage.publish`): cleanup leaves it alone
     final/final.json               the `FinalManifest` of `hpo train --from-best` (its default `--out`)
     final/model-<version>/         the final model's files
 """
