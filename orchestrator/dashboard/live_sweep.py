@@ -1,0 +1,291 @@
+"""One sweep folder kept in memory and brought up to date incrementally: each refresh lists the folder once
+and reads only what changed since the last one (the bytes appended to each trial's result.json, a new
+params.json or error.txt, a rewritten experiment state), so a refresh of a 5,000-trial sweep on S3 costs
+one paged LIST plus a HEAD and a ranged GET per trial that reported. Never writes, never raises on a bad folder:
+what cannot be read is kept as a `problem` line shown on the page.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import yaml
+
+from orchestrator.errors import HpoError
+from orchestrator.redaction import redact, redact_text
+from orchestrator.report import outcomes
+from orchestrator.report.configs import flatten
+from orchestrator.report.folder import FileEntry, SweepFolder
+from orchestrator.report.liveness import driver_alive, is_lease_file
+from orchestrator.report.sweep_data import FAILED, FINISHED, INTERRUPTED, ITERATION, RUNNING, error_line, finite, max_t_of
+from orchestrator.storage import StorageLocation
+from orchestrator.storage.sweep_folder import (
+    BEST_FOLDER, BEST_MANIFEST, ERROR_FILE, PARAMS_FILE, PUBLISHED_FOLDERS, RESULT_FILE, SPEC_FILE, Manifest,
+    is_experiment_state, ray_trials,
+)
+
+CORRUPT = "corrupt"   # a sweep folder whose spec or manifest cannot be read: shown as such
+
+
+@dataclass
+class LiveTrial:
+    """What the page shows of one trial, grown line by line as its result.json grows."""
+
+    trial_id: str
+    folder: str
+    config: dict[str, Any] = field(default_factory=dict)   # flattened, secrets redacted
+    ray_status: str | None = None
+    error: str | None = None
+    offset: int = 0                                         # bytes of result.json consumed so far
+    iterations: list[int] = field(default_factory=list)
+    values: list[float | None] = field(default_factory=list)
+    best_value: float | None = None
+    best_iteration: int | None = None
+    improvements: list[tuple[float, float]] = field(default_factory=list)   # (timestamp, new best)
+    started: float | None = None
+    updated: float | None = None
+    last_done: bool = False
+    bad_lines: int = 0
+
+    def add_rows(self, rows: list[dict[str, Any]], metric: str, mode: str) -> None:
+        """Take in the result rows appended since the last read."""
+        for row in rows:
+            iteration = row.get(ITERATION)
+            value = finite(row.get(metric))
+            stamp = finite(row.get("timestamp"))
+            self.iterations.append(int(iteration) if isinstance(iteration, int) else len(self.iterations) + 1)
+            self.values.append(value)
+            self.last_done = bool(row.get("done"))
+            if stamp is not None:
+                if self.started is None:
+                    self.started = stamp - float(finite(row.get("time_total_s")) or 0.0)
+                self.updated = stamp
+            if value is not None and (self.best_value is None or
+                                      (value > self.best_value if mode == "max" else value < self.best_value)):
+                self.best_value, self.best_iteration = value, self.iterations[-1]
+                if stamp is not None:
+                    self.improvements.append((stamp, value))
+
+    def outcome(self, sweep_finished: bool, max_t: int | None) -> str:
+        status = self.ray_status or ("ERROR" if self.error else "TERMINATED" if sweep_finished or self.last_done
+                                     else "RUNNING" if self.values else "PENDING")
+        return outcomes.outcome(status, self.last_done, self.iterations[-1] if self.iterations else None, max_t)
+
+
+@dataclass
+class _Seen:
+    """Size and time of a file when it was last read: read again only when either changed."""
+
+    size: int
+    mtime: datetime | None
+
+
+class LiveSweep:
+    """A sweep folder read incrementally; `refresh()` then `summary()` / `trials()`."""
+
+    def __init__(self, location: StorageLocation) -> None:
+        self.location = location
+        self.folder = SweepFolder(location)
+        self.name = self.folder.name
+        self.spec: dict[str, Any] = {}
+        self.best: Manifest | None = None
+        self.metric: str | None = None
+        self.mode: str | None = None
+        self.trials: dict[str, LiveTrial] = {}
+        self.problems: list[str] = []
+        self.lease: datetime | None = None
+        self.newest_write: datetime | None = None
+        self.refreshed_at = 0.0
+        self.is_sweep = False        # holds a spec, a manifest or Ray's state (else: some other folder)
+        self.requests = 0            # listings and file reads made so far: bounded per refresh
+        self._seen: dict[str, _Seen] = {}
+        self._lock = threading.Lock()
+
+    # --- reading ------------------------------------------------------------------------------------------------
+
+    def refresh(self, max_age_s: float = 0.0) -> None:
+        """Read what changed since the last refresh (at most once per `max_age_s`); a finished sweep, once read
+        in full, is never listed again. Problems are recorded, never raised."""
+        with self._lock:
+            if time.monotonic() - self.refreshed_at < max_age_s or (self.best is not None and self.refreshed_at):
+                return
+            try:
+                self._refresh()
+            except (HpoError, OSError, ValueError, TypeError, KeyError) as exc:
+                self._problem(f"cannot read the sweep folder: {redact_text(str(exc)).splitlines()[0][:300]}")
+            self.refreshed_at = time.monotonic()
+
+    def _refresh(self) -> None:
+        self.problems = [p for p in self.problems if p.startswith("result.json")]
+        files = self.folder.files()
+        self.requests += 1
+        self.newest_write = max((f.mtime for f in files if f.mtime), default=None)
+        self.is_sweep = any(f.path == SPEC_FILE or is_experiment_state(f.path) or f.path.startswith(BEST_FOLDER + "/")
+                            for f in files)
+        self.lease = max((f.mtime for f in files if "/" not in f.path and f.mtime and is_lease_file(f.path)),
+                         default=None)
+        changed = [f for f in files if self._changed(f)]
+        by_path = {f.path: f for f in changed}
+        if SPEC_FILE in by_path:
+            self._read_spec()
+        if f"{BEST_FOLDER}/{BEST_MANIFEST}" in by_path:
+            self._read_best()
+        self.metric = (self.best.metric if self.best else None) or self.spec.get("metric")
+        self.mode = (self.best.mode if self.best else None) or self.spec.get("mode")
+        if not self.metric or self.mode not in ("max", "min"):
+            self._problem("no spec.yaml or best/best.json naming the metric and mode: not a sweep, or not yet")
+            return
+        states = sorted(f.path for f in files if "/" not in f.path and is_experiment_state(f.path))
+        if states and states[-1] in by_path:
+            self._read_state(states[-1])
+        for entry in changed:
+            folder, _, base = entry.path.partition("/")
+            if "/" in base or folder in PUBLISHED_FOLDERS or folder.startswith(".") or not base:
+                continue
+            if base == RESULT_FILE:
+                self._read_results(folder, entry)
+            elif base == PARAMS_FILE:
+                self._read_params(folder)
+            elif base == ERROR_FILE:
+                self._trial(folder).error = redact_text(error_line(self._read(entry.path)) or "error")
+
+    def _changed(self, entry: FileEntry) -> bool:
+        seen = self._seen.get(entry.path)
+        if seen is not None and seen.size == entry.size and seen.mtime == entry.mtime:
+            return False
+        self._seen[entry.path] = _Seen(entry.size, entry.mtime)
+        return True
+
+    def _read(self, path: str) -> bytes | None:
+        self.requests += 1
+        return self.folder.read_bytes(*path.split("/"))
+
+    def _read_spec(self) -> None:
+        try:
+            spec = yaml.safe_load(self._read(SPEC_FILE) or b"")
+        except yaml.YAMLError as exc:
+            self._problem(f"{SPEC_FILE} is not valid YAML: {str(exc).splitlines()[0]}")
+            return
+        if isinstance(spec, dict):
+            self.spec = redact(spec)
+        else:
+            self._problem(f"{SPEC_FILE} holds no mapping")
+
+    def _read_best(self) -> None:
+        raw = self._read(f"{BEST_FOLDER}/{BEST_MANIFEST}")
+        try:
+            best = json.loads(raw) if raw else None
+        except ValueError:
+            best = None
+        if isinstance(best, dict):
+            self.best = Manifest.from_json(best)
+            self.spec = self.spec or redact(dict(self.best.spec))
+        else:
+            self._problem(f"{BEST_FOLDER}/{BEST_MANIFEST} is half-written or not JSON")
+
+    def _read_state(self, name: str) -> None:
+        raw = self._read(name)
+        try:
+            state = json.loads(raw) if raw else None
+        except ValueError:
+            return   # Ray rewrites it atomically on local disks; a torn read elsewhere waits for the next refresh
+        for trial_id, info in ray_trials(state).items():
+            if not info.folder:
+                continue
+            trial = self._trial(info.folder, trial_id)
+            trial.ray_status = info.status
+            if info.config and not trial.config:
+                trial.config = flatten(redact(info.config))
+
+    def _read_params(self, folder: str) -> None:
+        raw = self._read(f"{folder}/{PARAMS_FILE}")
+        try:
+            config = json.loads(raw) if raw else None
+        except ValueError:
+            return
+        if isinstance(config, dict):
+            self._trial(folder).config = flatten(redact(config))
+
+    def _read_results(self, folder: str, entry: FileEntry) -> None:
+        trial = self._trial(folder)
+        if entry.size < trial.offset:   # rewritten from scratch (a restored trial): read it again
+            self.trials[trial.trial_id] = trial = LiveTrial(trial.trial_id, folder, trial.config, trial.ray_status,
+                                                             trial.error)
+        if entry.size == trial.offset:
+            return
+        self.requests += 1
+        chunk = self.folder.read_range(entry.path, trial.offset, entry.size)
+        complete = chunk[: chunk.rfind(b"\n") + 1]   # a line still being written waits for the next refresh
+        trial.offset += len(complete)
+        rows = []
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line) if line.strip() else None
+            except ValueError:
+                row = None
+            if isinstance(row, dict):
+                rows.append(row)
+            elif line.strip():
+                trial.bad_lines += 1
+        trial.add_rows(rows, self.metric or "", self.mode or "max")
+        if trial.bad_lines:
+            self._problem(f"result.json of {trial.trial_id}: {trial.bad_lines} unreadable line(s) skipped")
+
+    def _trial(self, folder: str, trial_id: str | None = None) -> LiveTrial:
+        found = next((t for t in self.trials.values() if t.folder == folder), None) if trial_id is None \
+            else self.trials.get(trial_id)
+        if found is None:
+            trial_id = trial_id or "_".join(folder.split("_")[-2:])   # Ray's folders: <name>_<trial id>
+            found = self.trials[trial_id] = LiveTrial(trial_id, folder)
+        found.folder = folder
+        return found
+
+    def _problem(self, line: str) -> None:
+        if line not in self.problems:
+            self.problems.append(line)
+
+    # --- what it shows ------------------------------------------------------------------------------------------
+
+    @property
+    def max_t(self) -> int | None:
+        return max_t_of(self.spec)
+
+    def alive(self) -> bool:
+        newest_row = max((t.updated for t in self.trials.values() if t.updated), default=None)
+        writes = [self.newest_write, datetime.fromtimestamp(newest_row, timezone.utc) if newest_row else None]
+        return self.best is None and driver_alive(self.lease, writes)
+
+    def outcomes(self) -> dict[str, str]:
+        """trial id -> outcome; a trial left pending or running by a driver that is gone is interrupted."""
+        alive, finished, max_t = self.alive(), self.best is not None, self.max_t
+        found = {}
+        for trial_id, trial in self.trials.items():
+            outcome = trial.outcome(finished, max_t)
+            if not alive and not finished and outcome in (outcomes.PENDING, outcomes.RUNNING):
+                outcome = outcomes.INTERRUPTED
+            found[trial_id] = outcome
+        return found
+
+    def status(self, by_trial: dict[str, str]) -> str:
+        """finished, running, interrupted or failed (the rule of report.SweepData.status), or corrupt."""
+        if self.metric is None:
+            return CORRUPT
+        if self.best is not None:
+            return FINISHED
+        ended = set(by_trial.values()) <= outcomes.FINISHED
+        if self.alive() and not (ended and by_trial):
+            return RUNNING
+        if outcomes.INTERRUPTED in by_trial.values():
+            return INTERRUPTED
+        return INTERRUPTED if any(t.best_value is not None for t in self.trials.values()) else FAILED
+
+    def best_trial(self) -> LiveTrial | None:
+        scored = [t for t in self.trials.values() if t.best_value is not None]
+        if not scored:
+            return None
+        return max(scored, key=lambda t: t.best_value) if self.mode == "max" else \
+            min(scored, key=lambda t: t.best_value)
