@@ -218,6 +218,8 @@ def test_corrupt_and_half_written_folders_are_shown_never_crash(tmp_path):
     by_name = {s["name"]: s for s in overview["sweeps"]}
     assert set(by_name) == {"bad-spec", "half"}
     assert by_name["bad-spec"]["status"] == "corrupt" and "not valid YAML" in by_name["bad-spec"]["problems"][0]
+    time.sleep(1.1)   # a refresh that finds nothing new keeps saying what is wrong
+    assert get(url + "api/sweeps")[1]["sweeps"][0]["problems"] == by_name["bad-spec"]["problems"]
     assert any("best.json is half-written" in p for p in by_name["half"]["problems"])
     assert any("1 unreadable line" in p for p in by_name["half"]["problems"])
     status, data = get(url + "api/sweeps/half")

@@ -21,7 +21,9 @@ from orchestrator.report import outcomes
 from orchestrator.report.configs import flatten
 from orchestrator.report.folder import FileEntry, SweepFolder
 from orchestrator.report.liveness import driver_alive, is_lease_file
-from orchestrator.report.sweep_data import FAILED, FINISHED, INTERRUPTED, ITERATION, RUNNING, error_line, finite, max_t_of
+from orchestrator.report.sweep_data import (
+    FAILED, FINISHED, INTERRUPTED, ITERATION, RUNNING, error_line, finite, max_t_of,
+)
 from orchestrator.storage import StorageLocation
 from orchestrator.storage.sweep_folder import (
     BEST_FOLDER, BEST_MANIFEST, ERROR_FILE, PARAMS_FILE, PUBLISHED_FOLDERS, RESULT_FILE, SPEC_FILE, Manifest,
@@ -96,7 +98,8 @@ class LiveSweep:
         self.metric: str | None = None
         self.mode: str | None = None
         self.trials: dict[str, LiveTrial] = {}
-        self.problems: list[str] = []
+        self._problems: dict[str, str] = {}   # what could not be read, by the file (or step) it concerns
+        self._by_folder: dict[str, str] = {}  # trial folder -> trial id
         self.lease: datetime | None = None
         self.newest_write: datetime | None = None
         self.refreshed_at = 0.0
@@ -116,12 +119,12 @@ class LiveSweep:
             try:
                 self._refresh()
             except (HpoError, OSError, ValueError, TypeError, KeyError) as exc:
-                self._problem(f"cannot read the sweep folder: {redact_text(str(exc)).splitlines()[0][:300]}")
+                self._problem("folder", f"cannot read the sweep folder: {redact_text(str(exc)).splitlines()[0][:300]}")
             self.refreshed_at = time.monotonic()
 
     def _refresh(self) -> None:
-        self.problems = [p for p in self.problems if p.startswith("result.json")]
         files = self.folder.files()
+        self._problems.pop("folder", None)
         self.requests += 1
         self.newest_write = max((f.mtime for f in files if f.mtime), default=None)
         self.is_sweep = any(f.path == SPEC_FILE or is_experiment_state(f.path) or f.path.startswith(BEST_FOLDER + "/")
@@ -137,8 +140,10 @@ class LiveSweep:
         self.metric = (self.best.metric if self.best else None) or self.spec.get("metric")
         self.mode = (self.best.mode if self.best else None) or self.spec.get("mode")
         if not self.metric or self.mode not in ("max", "min"):
-            self._problem("no spec.yaml or best/best.json naming the metric and mode: not a sweep, or not yet")
+            self._problem("metric", "no spec.yaml or best/best.json naming the metric and mode (not a sweep, "
+                                    "or not yet)")
             return
+        self._problems.pop("metric", None)
         states = sorted(f.path for f in files if "/" not in f.path and is_experiment_state(f.path))
         if states and states[-1] in by_path:
             self._read_state(states[-1])
@@ -168,12 +173,13 @@ class LiveSweep:
         try:
             spec = yaml.safe_load(self._read(SPEC_FILE) or b"")
         except yaml.YAMLError as exc:
-            self._problem(f"{SPEC_FILE} is not valid YAML: {str(exc).splitlines()[0]}")
+            self._problem(SPEC_FILE, f"{SPEC_FILE} is not valid YAML: {str(exc).splitlines()[0]}")
             return
         if isinstance(spec, dict):
             self.spec = redact(spec)
+            self._problems.pop(SPEC_FILE, None)
         else:
-            self._problem(f"{SPEC_FILE} holds no mapping")
+            self._problem(SPEC_FILE, f"{SPEC_FILE} holds no mapping")
 
     def _read_best(self) -> None:
         raw = self._read(f"{BEST_FOLDER}/{BEST_MANIFEST}")
@@ -184,8 +190,9 @@ class LiveSweep:
         if isinstance(best, dict):
             self.best = Manifest.from_json(best)
             self.spec = self.spec or redact(dict(self.best.spec))
+            self._problems.pop(BEST_MANIFEST, None)
         else:
-            self._problem(f"{BEST_FOLDER}/{BEST_MANIFEST} is half-written or not JSON")
+            self._problem(BEST_MANIFEST, f"{BEST_FOLDER}/{BEST_MANIFEST} is half-written or not JSON")
 
     def _read_state(self, name: str) -> None:
         raw = self._read(name)
@@ -233,20 +240,29 @@ class LiveSweep:
                 trial.bad_lines += 1
         trial.add_rows(rows, self.metric or "", self.mode or "max")
         if trial.bad_lines:
-            self._problem(f"result.json of {trial.trial_id}: {trial.bad_lines} unreadable line(s) skipped")
+            self._problem(entry.path, f"{RESULT_FILE} of {trial.trial_id}: {trial.bad_lines} unreadable "
+                                      f"line(s) skipped")
 
     def _trial(self, folder: str, trial_id: str | None = None) -> LiveTrial:
-        found = next((t for t in self.trials.values() if t.folder == folder), None) if trial_id is None \
-            else self.trials.get(trial_id)
+        """The trial of a folder, created on first sight; Ray's state names its id, else the folder does."""
+        known = self._by_folder.get(folder)
+        if trial_id is not None and known is not None and known != trial_id:   # the state corrects a guess
+            self.trials[trial_id] = self.trials.pop(known)
+            self.trials[trial_id].trial_id = trial_id
+        trial_id = trial_id or known or "_".join(folder.split("_")[-2:])   # Ray's folders: <name>_<trial id>
+        self._by_folder[folder] = trial_id
+        found = self.trials.get(trial_id)
         if found is None:
-            trial_id = trial_id or "_".join(folder.split("_")[-2:])   # Ray's folders: <name>_<trial id>
             found = self.trials[trial_id] = LiveTrial(trial_id, folder)
-        found.folder = folder
         return found
 
-    def _problem(self, line: str) -> None:
-        if line not in self.problems:
-            self.problems.append(line)
+    def _problem(self, key: str, line: str) -> None:
+        self._problems[key] = line
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per thing in the folder that could not be read (yet)."""
+        return list(self._problems.values())
 
     # --- what it shows ------------------------------------------------------------------------------------------
 

@@ -291,7 +291,8 @@ def plot_early_stopping(data: SweepData, out_dir: Path) -> Plot | None:
     ax.set_ylabel("trial number")
     counts = data.counts()
     ax.legend(handles=[Line2D([], [], color=OUTCOME_COLORS[o], lw=6, label=f"{o} ({counts[o]})")
-                       for o in outcomes.REPORTED if counts[o]], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+                       for o in outcomes.REPORTED if counts[o]],
+              fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("when each trial stopped")
     ax.grid(alpha=0.3, axis="x")
     return _save(fig, out_dir, Plot("early_stopping.png", "Early stopping",
