@@ -15,7 +15,9 @@ from pathlib import Path
 import pyarrow.fs as pafs
 import pytest
 
+from orchestrator.cli.main import main
 from orchestrator.dashboard.live_sweep import LiveSweep
+from orchestrator.dashboard.payloads import detail
 from orchestrator.dashboard.server import start_in_thread
 from orchestrator.storage import resolve_storage
 from devtools import CHROMIUM, Browser
@@ -140,8 +142,9 @@ def test_page_shows_the_leaderboard_grow_without_a_reload(sweep, tmp_path):
 
 # --- after the sweep ---------------------------------------------------------------------------------------------
 
-def test_api_of_the_finished_sweep_matches_its_files(sweep):
+def test_api_of_the_finished_sweep_matches_its_files(sweep, tmp_path, monkeypatch):
     sweep.finish()
+    monkeypatch.chdir(tmp_path)   # where the page's `hpo fetch ... --to ./best` writes
     time.sleep(1.1)   # past the refresh interval
     status, overview = get(sweep.url + "api/sweeps")
     assert status == 200 and [s["name"] for s in overview["sweeps"]] == ["live"]
@@ -156,8 +159,10 @@ def test_api_of_the_finished_sweep_matches_its_files(sweep):
     assert (board["page"], board["pages"], board["total"], len(board["rows"])) == (2, 3, 8, 3)
     assert [r[0] for r in board["rows"]] == [4, 5, 6]
     assert "tag" in data["hyperparameters"] and "x" in data["hyperparameters"]
-    assert data["commands"]["best"] == f"hpo best {folder}"
+    assert data["commands"] == {"best": f"hpo best {folder}", "fetch": f"hpo fetch {folder} --to ./best"}
     assert "hunter2" not in json.dumps(data)   # redacted, like everywhere else
+    assert main(data["commands"]["best"].split()[1:]) == 0 and main(data["commands"]["fetch"].split()[1:]) == 0
+    assert (tmp_path / "best").is_dir()
     assert get(sweep.url + "api/sweeps/nope")[0] == 404
     assert get(sweep.url + "api/sweeps/live?page=x")[0] == 400
 
@@ -247,8 +252,11 @@ def test_a_sweep_whose_driver_is_gone_is_interrupted_not_running(tmp_path):
     reader = LiveSweep(resolve_storage(str(sweep), create=False))
     reader.refresh()
     assert reader.status(reader.outcomes()) == "interrupted"
-    (sweep / ".lease").write_text("{}")   # a fresh driver lease: running again
+    (sweep / ".lease").write_text(json.dumps({"ray_dashboard": "http://10.0.0.7:8265"}))   # a fresh driver lease
     assert load_sweep(str(sweep)).status == "running"
+    reader.refresh()
+    shown = detail(reader)
+    assert shown["status"] == "running" and shown["ray_dashboard"] == "http://10.0.0.7:8265"
     os.utime(sweep / ".lease", (old, old))
     assert load_sweep(str(sweep)).status == "interrupted"
 

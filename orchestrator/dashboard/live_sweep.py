@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -22,7 +23,7 @@ from orchestrator.report.configs import flatten
 from orchestrator.report.folder import FileEntry, SweepFolder
 from orchestrator.report.liveness import driver_alive, is_lease_file
 from orchestrator.report.sweep_data import (
-    FAILED, FINISHED, INTERRUPTED, ITERATION, RUNNING, error_line, finite, max_t_of,
+    FAILED, FINISHED, INTERRUPTED, ITERATION, MAX_PARALLEL_READS, RUNNING, error_line, finite, max_t_of,
 )
 from orchestrator.storage import StorageLocation
 from orchestrator.storage.sweep_folder import (
@@ -101,10 +102,13 @@ class LiveSweep:
         self._problems: dict[str, str] = {}   # what could not be read, by the file (or step) it concerns
         self._by_folder: dict[str, str] = {}  # trial folder -> trial id
         self.lease: datetime | None = None
+        self.lease_info: dict[str, Any] = {}
         self.newest_write: datetime | None = None
         self.refreshed_at = 0.0
         self.is_sweep = False        # holds a spec, a manifest or Ray's state (else: some other folder)
         self.requests = 0            # listings and file reads made so far: bounded per refresh
+        self.version = 0             # bumped by every refresh that found something new
+        self.newest_row: float | None = None   # the newest result timestamp of any trial
         self._seen: dict[str, _Seen] = {}
         self._lock = threading.Lock()
 
@@ -129,10 +133,13 @@ class LiveSweep:
         self.newest_write = max((f.mtime for f in files if f.mtime), default=None)
         self.is_sweep = any(f.path == SPEC_FILE or is_experiment_state(f.path) or f.path.startswith(BEST_FOLDER + "/")
                             for f in files)
-        self.lease = max((f.mtime for f in files if "/" not in f.path and f.mtime and is_lease_file(f.path)),
-                         default=None)
+        leases = [f for f in files if "/" not in f.path and f.mtime and is_lease_file(f.path)]
+        self.lease = max((f.mtime for f in leases), default=None)
         changed = [f for f in files if self._changed(f)]
+        self.version += bool(changed)
         by_path = {f.path: f for f in changed}
+        for lease in (f for f in leases if f.path in by_path):
+            self._read_lease(lease.path)
         if SPEC_FILE in by_path:
             self._read_spec()
         if f"{BEST_FOLDER}/{BEST_MANIFEST}" in by_path:
@@ -142,21 +149,48 @@ class LiveSweep:
         if not self.metric or self.mode not in ("max", "min"):
             self._problem("metric", "no spec.yaml or best/best.json naming the metric and mode (not a sweep, "
                                     "or not yet)")
+            self._seen.clear()   # read it all once the spec says what the metric is
             return
         self._problems.pop("metric", None)
         states = sorted(f.path for f in files if "/" not in f.path and is_experiment_state(f.path))
         if states and states[-1] in by_path:
             self._read_state(states[-1])
-        for entry in changed:
-            folder, _, base = entry.path.partition("/")
-            if "/" in base or folder in PUBLISHED_FOLDERS or folder.startswith(".") or not base:
+        reads = [read for read in map(self._trial_read, changed) if read is not None]
+        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_READS, thread_name_prefix="hpo-dashboard") as pool:
+            chunks = list(pool.map(self._fetch, reads))   # S3 latency, not bandwidth, is what costs
+        self.requests += len(reads)
+        for (entry, trial, start), chunk in zip(reads, chunks):
+            base = entry.path.rsplit("/", 1)[-1]
+            if chunk is None:
                 continue
             if base == RESULT_FILE:
-                self._read_results(folder, entry)
+                self._take_results(trial, entry, chunk)
             elif base == PARAMS_FILE:
-                self._read_params(folder)
-            elif base == ERROR_FILE:
-                self._trial(folder).error = redact_text(error_line(self._read(entry.path)) or "error")
+                self._take_params(trial, chunk)
+            else:
+                trial.error = redact_text(error_line(chunk) or "error")
+
+    def _trial_read(self, entry: FileEntry) -> tuple[FileEntry, LiveTrial, int] | None:
+        """(file, its trial, the byte to read from) for a changed trial file worth reading, else None."""
+        folder, _, base = entry.path.partition("/")
+        if base not in (RESULT_FILE, PARAMS_FILE, ERROR_FILE) or folder in PUBLISHED_FOLDERS or folder.startswith("."):
+            return None
+        trial = self._trial(folder)
+        if base != RESULT_FILE:
+            return entry, trial, 0
+        if entry.size < trial.offset:   # rewritten from scratch (a restored trial): read it again
+            trial = self.trials[trial.trial_id] = LiveTrial(trial.trial_id, folder, trial.config, trial.ray_status,
+                                                             trial.error)
+        return (entry, trial, trial.offset) if entry.size > trial.offset else None
+
+    def _fetch(self, read: tuple[FileEntry, LiveTrial, int]) -> bytes | None:
+        """The new bytes of one trial file; None (and read again next time) if it vanished or failed."""
+        entry, _, start = read
+        try:
+            return self.folder.read_range(entry.path, start, entry.size)
+        except HpoError:
+            self._seen.pop(entry.path, None)
+            return None
 
     def _changed(self, entry: FileEntry) -> bool:
         seen = self._seen.get(entry.path)
@@ -168,6 +202,15 @@ class LiveSweep:
     def _read(self, path: str) -> bytes | None:
         self.requests += 1
         return self.folder.read_bytes(*path.split("/"))
+
+    def _read_lease(self, name: str) -> None:
+        """What the driver's lease says about itself (a JSON object), e.g. the Ray dashboard of its cluster."""
+        try:
+            info = json.loads(self._read(name) or b"")
+        except ValueError:
+            return
+        if isinstance(info, dict):
+            self.lease_info = redact(info)
 
     def _read_spec(self) -> None:
         try:
@@ -208,24 +251,15 @@ class LiveSweep:
             if info.config and not trial.config:
                 trial.config = flatten(redact(info.config))
 
-    def _read_params(self, folder: str) -> None:
-        raw = self._read(f"{folder}/{PARAMS_FILE}")
+    def _take_params(self, trial: LiveTrial, raw: bytes) -> None:
         try:
-            config = json.loads(raw) if raw else None
+            config = json.loads(raw)
         except ValueError:
             return
         if isinstance(config, dict):
-            self._trial(folder).config = flatten(redact(config))
+            trial.config = flatten(redact(config))
 
-    def _read_results(self, folder: str, entry: FileEntry) -> None:
-        trial = self._trial(folder)
-        if entry.size < trial.offset:   # rewritten from scratch (a restored trial): read it again
-            self.trials[trial.trial_id] = trial = LiveTrial(trial.trial_id, folder, trial.config, trial.ray_status,
-                                                             trial.error)
-        if entry.size == trial.offset:
-            return
-        self.requests += 1
-        chunk = self.folder.read_range(entry.path, trial.offset, entry.size)
+    def _take_results(self, trial: LiveTrial, entry: FileEntry, chunk: bytes) -> None:
         complete = chunk[: chunk.rfind(b"\n") + 1]   # a line still being written waits for the next refresh
         trial.offset += len(complete)
         rows = []
@@ -239,6 +273,8 @@ class LiveSweep:
             elif line.strip():
                 trial.bad_lines += 1
         trial.add_rows(rows, self.metric or "", self.mode or "max")
+        if trial.updated is not None and (self.newest_row is None or trial.updated > self.newest_row):
+            self.newest_row = trial.updated
         if trial.bad_lines:
             self._problem(entry.path, f"{RESULT_FILE} of {trial.trial_id}: {trial.bad_lines} unreadable "
                                       f"line(s) skipped")
@@ -271,7 +307,7 @@ class LiveSweep:
         return max_t_of(self.spec)
 
     def alive(self) -> bool:
-        newest_row = max((t.updated for t in self.trials.values() if t.updated), default=None)
+        newest_row = self.newest_row
         writes = [self.newest_write, datetime.fromtimestamp(newest_row, timezone.utc) if newest_row else None]
         return self.best is None and driver_alive(self.lease, writes)
 

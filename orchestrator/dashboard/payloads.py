@@ -13,14 +13,15 @@ from orchestrator.report import outcomes
 from orchestrator.report.sweep_data import creation_order
 from orchestrator.spec.branch import BRANCH_KEY
 
-MAX_CURVES = 300       # trials drawn in the learning curves and parallel coordinates (the best ones)
-CURVE_POINTS = 60      # points per drawn learning curve at most
+MAX_CURVES = 200       # trials drawn in the learning curves and parallel coordinates (the best ones)
+CURVE_POINTS = 40      # points per drawn learning curve at most
+MAX_POINTS = 500       # points of the best-so-far line at most
 PER_PAGE, MAX_PER_PAGE = 50, 500
 
 
-def summary(sweep: LiveSweep) -> dict[str, Any]:
-    """One sweep's line of the overview."""
-    by_trial = sweep.outcomes()
+def summary(sweep: LiveSweep, by_trial: dict[str, str] | None = None) -> dict[str, Any]:
+    """One sweep's line of the overview (`by_trial`: its trials' outcomes, when already known)."""
+    by_trial = sweep.outcomes() if by_trial is None else by_trial
     best = sweep.best_trial()
     counts = {name: 0 for name in outcomes.REPORTED}
     for outcome in by_trial.values():
@@ -51,7 +52,7 @@ def detail(sweep: LiveSweep, page: int = 1, per_page: int = PER_PAGE, storage_fl
     drawn = [t for t in ranked[:MAX_CURVES] if t.values]
     uri = sweep.location.uri
     return {
-        **summary(sweep),
+        **summary(sweep, by_trial),
         "hyperparameters": params,
         "best_so_far": best_so_far(sweep),
         "curves": [{"trial_id": t.trial_id, "outcome": by_trial[t.trial_id], "points": _thin(t)} for t in drawn],
@@ -59,7 +60,7 @@ def detail(sweep: LiveSweep, page: int = 1, per_page: int = PER_PAGE, storage_fl
         "parallel": {"params": params, "rows": [
             {"trial_id": t.trial_id, "value": t.best_value, "config": {p: t.config.get(p) for p in params}}
             for t in drawn if t.best_value is not None]},
-        "branches": branches(sweep),
+        "branches": branches(sweep, params),
         "failed": [{"trial_id": t.trial_id, "error": t.error or "error"}
                    for t in sweep.trials.values() if by_trial[t.trial_id] == outcomes.FAILED],
         "leaderboard": {
@@ -71,7 +72,7 @@ def detail(sweep: LiveSweep, page: int = 1, per_page: int = PER_PAGE, storage_fl
                                               start=(page - 1) * per_page + 1)],
         },
         "commands": {"best": f"hpo best {uri}{storage_flags}",
-                     "fetch": f"hpo fetch {uri} --out ./best{storage_flags}"} if best is not None else {},
+                     "fetch": f"hpo fetch {uri} --to ./best{storage_flags}"} if best is not None else {},
         "ray_dashboard": _ray_dashboard(sweep),
         "max_t": sweep.max_t,
     }
@@ -98,12 +99,13 @@ def best_so_far(sweep: LiveSweep) -> list[list[float]]:
         if best is None or (value > best if sweep.mode == "max" else value < best):
             best = value
             points.append([round(stamp - (started or events[0][0]), 3), value])
-    return points
+    return _thin_points(points, MAX_POINTS)
 
 
-def branches(sweep: LiveSweep) -> list[dict[str, Any]]:
-    """Per algorithm branch (the value of a conditional choice's branch key): trials, best, median."""
-    key = next((k for k in hyperparameters(sweep) if k == BRANCH_KEY or k.endswith(f".{BRANCH_KEY}")), None)
+def branches(sweep: LiveSweep, params: list[str]) -> list[dict[str, Any]]:
+    """Per algorithm branch (the value of a conditional choice's branch key among `params`): trials, best,
+    median."""
+    key = next((k for k in params if k == BRANCH_KEY or k.endswith(f".{BRANCH_KEY}")), None)
     if key is None:
         return []
     groups: dict[str, list[float]] = {}
@@ -128,18 +130,23 @@ def _ranked(sweep: LiveSweep) -> list[LiveTrial]:
 
 
 def _thin(trial: LiveTrial) -> list[list[Any]]:
-    """[iteration, value] pairs, at most CURVE_POINTS of them (evenly spaced, the last always kept)."""
-    pairs = [[i, v] for i, v in zip(trial.iterations, trial.values) if v is not None]
-    if len(pairs) <= CURVE_POINTS:
-        return pairs
-    step = len(pairs) / CURVE_POINTS
-    return [pairs[int(k * step)] for k in range(CURVE_POINTS - 1)] + [pairs[-1]]
+    """[iteration, value] pairs of a learning curve, at most CURVE_POINTS, values to 6 significant digits."""
+    pairs = [[i, float(f"{v:.6g}")] for i, v in zip(trial.iterations, trial.values) if v is not None]
+    return _thin_points(pairs, CURVE_POINTS)
+
+
+def _thin_points(points: list[list[Any]], most: int) -> list[list[Any]]:
+    """At most `most` of `points`, evenly spaced, the last always kept."""
+    if len(points) <= most:
+        return points
+    step = len(points) / most
+    return [points[int(k * step)] for k in range(most - 1)] + [points[-1]]
 
 
 def _ray_dashboard(sweep: LiveSweep) -> str | None:
-    """The Ray dashboard of the cluster that runs the sweep, when its spec or manifest says (`hpo submit`)."""
-    for source in (sweep.spec, sweep.best.extra if sweep.best else {}):
-        url = source.get("ray_dashboard") if isinstance(source, dict) else None
+    """The Ray dashboard of the cluster that runs the sweep, when its driver's lease names it."""
+    for key in ("ray_dashboard", "dashboard_url", "dashboard"):
+        url = sweep.lease_info.get(key)
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             return url
     return None

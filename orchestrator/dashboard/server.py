@@ -34,6 +34,7 @@ class Storage:
         self.root = root
         self.sweeps: dict[str, LiveSweep] = {}
         self._lock = threading.Lock()
+        self._answers: dict[tuple[Any, ...], str] = {}   # JSON by (sweep, version, alive, question)
         endpoint = endpoint_url(root.options) if root.is_s3 else None
         self.storage_flags = f" --endpoint-url {endpoint}" if endpoint else ""
 
@@ -59,8 +60,21 @@ class Storage:
             sweep = self.sweeps[name]
             sweep.refresh(REFRESH_S)
             if sweep.is_sweep:
-                found.append(payloads.summary(sweep))
+                found.append(json.loads(self.answer(sweep, ("summary",), lambda s=sweep: payloads.summary(s))))
         return found
+
+    def answer(self, sweep: LiveSweep, question: tuple[Any, ...], compute: Any) -> str:
+        """The JSON of `compute()`, computed again only when the sweep changed (most polls find nothing new)."""
+        key = (sweep.name, sweep.version, sweep.alive(), *question)
+        text = self._answers.get(key)
+        if text is None:
+            text = json.dumps(compute(), default=str, allow_nan=False)
+            with self._lock:
+                stale = [k for k in self._answers if k[0] == sweep.name and k[1:3] != key[1:3]]
+                for old in stale:
+                    del self._answers[old]
+                self._answers[key] = text
+        return text
 
 
 def build_app(storage_uri: str, storage_options: Mapping[str, Any] | None = None, *,
@@ -113,18 +127,21 @@ async def _api_sweep(request: web.Request) -> web.Response:
     except ValueError:
         return _json({"error": "page and per_page are whole numbers"}, status=400)
 
-    def read() -> dict[str, Any] | None:
+    def read() -> str | None:
         sweep = storage.sweep(name)
         if sweep is None:
             return None
         sweep.refresh(REFRESH_S)
-        return payloads.detail(sweep, page, per_page, storage.storage_flags)
+        return storage.answer(sweep, ("detail", page, per_page),
+                              lambda: payloads.detail(sweep, page, per_page, storage.storage_flags))
 
     try:
         found = await asyncio.to_thread(read)
     except HpoError as exc:
         return _json({"error": str(exc)}, status=503)
-    return _json(found) if found is not None else _json({"error": f"no sweep {name}"}, status=404)
+    if found is None:
+        return _json({"error": f"no sweep {name}"}, status=404)
+    return web.Response(text=found, content_type="application/json")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
