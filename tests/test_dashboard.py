@@ -3,6 +3,7 @@ storage and on the S3 test server, in headless Chromium, and over corrupt sweep 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -21,7 +22,7 @@ from orchestrator.dashboard.payloads import detail
 from orchestrator.dashboard.server import start_in_thread
 from orchestrator.storage import resolve_storage
 from devtools import CHROMIUM, Browser
-from s3_fixtures import s3_client
+from s3_fixtures import free_port, s3_client
 
 REPO = Path(__file__).resolve().parents[1]
 XSS = "<img src=x onerror=window.pwned=1>"
@@ -39,30 +40,30 @@ search: {{method: random, num_samples: 8, seed: 5, max_concurrent: 2}}
 
 
 class Sweep:
-    """A real sweep running in a background thread of the test process, and a dashboard over its storage."""
+    """A real sweep run by `hpo run --dashboard PORT` in a background thread of the test process: the page
+    is served by the sweep's own driver."""
 
     def __init__(self, storage: Path) -> None:
-        from orchestrator.api import run_sweep
-        from orchestrator.spec import load_spec_text
-
-        self.storage = storage
-        self.error: BaseException | None = None
+        spec_file = storage.parent / "live.yaml"
+        spec_file.write_text(SPEC)
+        port = free_port()
+        self.storage, self.url = storage, f"http://127.0.0.1:{port}/"
+        self.output = io.StringIO()
+        self.code: int | None = None
 
         def run() -> None:
-            try:
-                run_sweep(load_spec_text(SPEC, "live.yaml"), storage=str(storage), quiet=True, stream=io.StringIO())
-            except BaseException as exc:   # reported by the test that waits for the end
-                self.error = exc
+            with contextlib.redirect_stdout(self.output):
+                self.code = main(["run", str(spec_file), "--storage", str(storage), "--dashboard", str(port),
+                                  "--quiet"])
 
         self.thread = threading.Thread(target=run, name="test-sweep", daemon=True)
         self.thread.start()
         while not (storage / "live").exists():
             time.sleep(0.1)
-        self.url = start_in_thread(str(storage), port=0)
 
     def finish(self) -> None:
         self.thread.join(timeout=180)
-        assert not self.thread.is_alive() and self.error is None, self.error
+        assert not self.thread.is_alive() and self.code == 0, self.output.getvalue()[-2000:]
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,10 @@ def test_page_shows_the_leaderboard_grow_without_a_reload(sweep, tmp_path):
 def test_api_of_the_finished_sweep_matches_its_files(sweep, tmp_path, monkeypatch):
     sweep.finish()
     monkeypatch.chdir(tmp_path)   # where the page's `hpo fetch ... --to ./best` writes
-    time.sleep(1.1)   # past the refresh interval
+    deadline = time.monotonic() + 20   # a poll answers at once and re-reads behind it: the next one shows it
+    while get(sweep.url + "api/sweeps/live")[1]["status"] != "finished" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert f"hpo: live sweep page: {sweep.url}sweeps/live" in sweep.output.getvalue()
     status, overview = get(sweep.url + "api/sweeps")
     assert status == 200 and [s["name"] for s in overview["sweeps"]] == ["live"]
     status, data = get(sweep.url + "api/sweeps/live?per_page=3&page=2")

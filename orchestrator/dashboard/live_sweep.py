@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import yaml
 
@@ -31,6 +31,7 @@ from orchestrator.storage.sweep_folder import (
     is_experiment_state, ray_trials,
 )
 
+T = TypeVar("T")
 CORRUPT = "corrupt"   # a sweep folder whose spec or manifest cannot be read: shown as such
 
 
@@ -114,6 +115,15 @@ class LiveSweep:
 
     # --- reading ------------------------------------------------------------------------------------------------
 
+    def read_consistently(self, compute: Callable[[], T]) -> T:
+        """`compute()` while no refresh changes the trials under it."""
+        with self._lock:
+            return compute()
+
+    def due(self, max_age_s: float) -> bool:
+        """Whether a refresh would read anything: never read yet, or older than `max_age_s` and not finished."""
+        return not self.refreshed_at or (self.best is None and time.monotonic() - self.refreshed_at >= max_age_s)
+
     def refresh(self, max_age_s: float = 0.0) -> None:
         """Read what changed since the last refresh (at most once per `max_age_s`); a finished sweep, once read
         in full, is never listed again. Problems are recorded, never raised."""
@@ -136,10 +146,16 @@ class LiveSweep:
         leases = [f for f in files if "/" not in f.path and f.mtime and is_lease_file(f.path)]
         self.lease = max((f.mtime for f in leases), default=None)
         changed = [f for f in files if self._changed(f)]
-        self.version += bool(changed)
+        for lease in leases:
+            if lease in changed:
+                self._read_lease(lease.path)
+        try:
+            self._read_changed(files, changed)
+        finally:
+            self.version += bool(changed)   # after the reads: an answer cached for the old version is stale now
+
+    def _read_changed(self, files: list[FileEntry], changed: list[FileEntry]) -> None:
         by_path = {f.path: f for f in changed}
-        for lease in (f for f in leases if f.path in by_path):
-            self._read_lease(lease.path)
         if SPEC_FILE in by_path:
             self._read_spec()
         if f"{BEST_FOLDER}/{BEST_MANIFEST}" in by_path:

@@ -1,8 +1,9 @@
 """`hpo dashboard`: a read-only aiohttp server over every sweep in a storage root.
 
 GET / (overview) and GET /sweeps/<name> serve one page (inline JS and CSS, nothing fetched from elsewhere)
-that polls GET /api/sweeps and GET /api/sweeps/<name>?page=N&per_page=M. Reads happen in worker threads,
-at most once per REFRESH_S per sweep however many people look; the server only reads the sweep folders.
+that polls GET /api/sweeps and GET /api/sweeps/<name>?page=N&per_page=M. A poll is answered from memory
+while the sweep is re-read behind it, at most once per REFRESH_S however many people look, and its JSON is
+computed again only when something changed. The server only reads the sweep folders.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncio
 import json
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
 from typing import Any, Mapping
 
@@ -35,6 +37,7 @@ class Storage:
         self.sweeps: dict[str, LiveSweep] = {}
         self._lock = threading.Lock()
         self._answers: dict[tuple[Any, ...], str] = {}   # JSON by (sweep, version, alive, question)
+        self._refresher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hpo-dashboard-refresh")
         endpoint = endpoint_url(root.options) if root.is_s3 else None
         self.storage_flags = f" --endpoint-url {endpoint}" if endpoint else ""
 
@@ -58,17 +61,25 @@ class Storage:
         found = []
         for name in self.names():
             sweep = self.sweeps[name]
-            sweep.refresh(REFRESH_S)
+            self.bring_up_to_date(sweep)
             if sweep.is_sweep:
                 found.append(json.loads(self.answer(sweep, ("summary",), lambda s=sweep: payloads.summary(s))))
         return found
+
+    def bring_up_to_date(self, sweep: LiveSweep) -> None:
+        """Read a sweep seen for the first time now; later, refresh it behind the answer (stale while it
+        revalidates): a poll never waits on storage, and shows what the previous poll's refresh read."""
+        if not sweep.refreshed_at:
+            sweep.refresh()
+        elif sweep.due(REFRESH_S):
+            self._refresher.submit(sweep.refresh, REFRESH_S)
 
     def answer(self, sweep: LiveSweep, question: tuple[Any, ...], compute: Any) -> str:
         """The JSON of `compute()`, computed again only when the sweep changed (most polls find nothing new)."""
         key = (sweep.name, sweep.version, sweep.alive(), *question)
         text = self._answers.get(key)
         if text is None:
-            text = json.dumps(compute(), default=str, allow_nan=False)
+            text = json.dumps(sweep.read_consistently(compute), default=str, allow_nan=False)
             with self._lock:
                 stale = [k for k in self._answers if k[0] == sweep.name and k[1:3] != key[1:3]]
                 for old in stale:
@@ -131,7 +142,7 @@ async def _api_sweep(request: web.Request) -> web.Response:
         sweep = storage.sweep(name)
         if sweep is None:
             return None
-        sweep.refresh(REFRESH_S)
+        storage.bring_up_to_date(sweep)
         return storage.answer(sweep, ("detail", page, per_page),
                               lambda: payloads.detail(sweep, page, per_page, storage.storage_flags))
 
