@@ -265,3 +265,30 @@ def test_a_sweep_whose_driver_is_gone_is_interrupted_not_running(tmp_path):
     assert load_sweep(str(sweep)).status == "interrupted"
 
 
+
+
+def test_hpo_dashboard_command_serves_until_stopped_and_refuses_a_missing_storage(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+
+    assert main(["dashboard", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.strip() == f"hpo: error: no storage folder at {tmp_path / 'nowhere'}"
+    (tmp_path / "runs").mkdir()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "orchestrator.cli.main", "dashboard", str(tmp_path / "runs"),
+                               "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().startswith(f"hpo dashboard: http://127.0.0.1:{port}/ over ")
+        for _ in range(100):
+            try:
+                assert get(f"http://127.0.0.1:{port}/api/sweeps") == (200, {"storage": str(tmp_path / "runs"),
+                                                                             "sweeps": []})
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("hpo dashboard never answered")
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
