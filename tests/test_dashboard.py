@@ -256,12 +256,18 @@ def test_a_sweep_whose_driver_is_gone_is_interrupted_not_running(tmp_path):
     reader = LiveSweep(resolve_storage(str(sweep), create=False))
     reader.refresh()
     assert reader.status(reader.outcomes()) == "interrupted"
-    (sweep / ".lease").write_text(json.dumps({"ray_dashboard": "http://10.0.0.7:8265"}))   # a fresh driver lease
+    (sweep / ".hpo-lease.lock").write_text("")   # a lock file is no heartbeat
+    os.utime(sweep / ".hpo-lease.lock", (old, old))
+    assert load_sweep(str(sweep)).status == "interrupted"
+    lease = {"host": "head-1", "pid": 7, "command": "hpo run", "heartbeat": time.time(),
+             "ray_dashboard": "http://10.0.0.7:8265"}
+    (sweep / ".hpo-lease.json").write_text(json.dumps(lease))   # a fresh driver lease
     assert load_sweep(str(sweep)).status == "running"
     reader.refresh()
     shown = detail(reader)
     assert shown["status"] == "running" and shown["ray_dashboard"] == "http://10.0.0.7:8265"
-    os.utime(sweep / ".lease", (old, old))
+    assert shown["driver"] == "hpo run on head-1, pid 7"
+    os.utime(sweep / ".hpo-lease.json", (old, old))
     assert load_sweep(str(sweep)).status == "interrupted"
 
 

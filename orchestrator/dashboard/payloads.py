@@ -37,6 +37,7 @@ def summary(sweep: LiveSweep, by_trial: dict[str, str] | None = None) -> dict[st
         "best": None if best is None else {"value": best.best_value, "trial_id": best.trial_id,
                                            "iteration": best.best_iteration},
         "started": _iso(started), "updated": _iso(updated), "problems": list(sweep.problems),
+        "driver": _driver(sweep),
     }
 
 
@@ -150,6 +151,14 @@ def _ray_dashboard(sweep: LiveSweep) -> str | None:
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             return url
     return None
+
+
+def _driver(sweep: LiveSweep) -> str | None:
+    """Who holds the sweep, from its lease (`.hpo-lease.json`: command, host, pid), while it runs."""
+    info = sweep.lease_info
+    if sweep.best is not None or not sweep.alive() or not info.get("host"):
+        return None
+    return f"{info.get('command', 'driver')} on {info['host']}, pid {info.get('pid', '?')}"
 
 
 def _iso(stamp: float | None) -> str | None:

@@ -1,9 +1,9 @@
 """Whether a sweep's driver is still at work, from evidence in its folder, so that a sweep stopped with
 Ctrl-C (driver gone, trials left "RUNNING" in Ray's saved state) reads as interrupted, not running.
 
-Evidence, best first: a driver lease / heartbeat file in the sweep folder (any top-level file whose name
-starts with `lease` or `.lease`, or holds `heartbeat`), fresh while younger than LEASE_STALE_AFTER; without
-one, the newest write in the folder (Ray rewrites its experiment state every few seconds while it runs, and
+Evidence, best first: a driver lease / heartbeat file in the sweep folder (`.hpo-lease.json`, renewed every
+10 s by the driver that holds the sweep; any top-level file naming `lease` or `heartbeat`, lock files aside),
+fresh while younger than LEASE_STALE_AFTER; without one, the newest write in the folder (Ray rewrites its experiment state every few seconds while it runs, and
 every result line carries a timestamp), fresh while younger than STALE_AFTER.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ STALE_AFTER = timedelta(minutes=10)        # no lease: a sweep folder untouched 
 def is_lease_file(name: str) -> bool:
     """Whether a top-level file of the sweep folder is a driver lease or heartbeat."""
     lowered = name.lower()
-    return lowered.startswith(("lease", ".lease")) or "heartbeat" in lowered
+    return ("lease" in lowered or "heartbeat" in lowered) and not lowered.endswith(".lock")
 
 
 def driver_alive(lease_mtime: datetime | None, writes: Iterable[datetime | None],
