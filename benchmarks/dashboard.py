@@ -148,7 +148,8 @@ def main() -> None:
         seconds, body = timed(lambda: urllib.request.urlopen(api_url, timeout=60).read())
         api.append(seconds)
         time.sleep(1.1)   # past the refresh interval: every call re-checks the folder
-    render, render_outside, waits = asyncio.run(page_render_s(f"{url}sweeps/{NAME}", work / "profile", work / "page.png"))
+    render, render_outside, waits = asyncio.run(
+        page_render_s(f"{url}sweeps/{NAME}", work / "profile", work / "page.png"))
     figures = {
         "trials": args.trials, "iterations": args.iterations, "result_rows": args.trials * args.iterations,
         "first_read_s": round(first_s, 2), "idle_refresh_s": round(idle_s, 3),

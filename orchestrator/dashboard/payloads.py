@@ -49,7 +49,6 @@ def detail(sweep: LiveSweep, page: int = 1, per_page: int = PER_PAGE, storage_fl
     pages = max(1, math.ceil(len(ranked) / per_page))
     page = max(1, min(int(page), pages))
     params = hyperparameters(sweep)
-    best = ranked[0] if ranked and ranked[0].best_value is not None else None
     drawn = [t for t in ranked[:MAX_CURVES] if t.values]
     uri = sweep.location.uri
     return {
@@ -73,7 +72,7 @@ def detail(sweep: LiveSweep, page: int = 1, per_page: int = PER_PAGE, storage_fl
                                               start=(page - 1) * per_page + 1)],
         },
         "commands": {"best": f"hpo best {uri}{storage_flags}",
-                     "fetch": f"hpo fetch {uri} --to ./best{storage_flags}"} if best is not None else {},
+                     "fetch": f"hpo fetch {uri} --to ./best{storage_flags}"} if sweep.best is not None else {},
         "ray_dashboard": _ray_dashboard(sweep),
         "max_t": sweep.max_t,
     }

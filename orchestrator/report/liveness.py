@@ -3,8 +3,9 @@ Ctrl-C (driver gone, trials left "RUNNING" in Ray's saved state) reads as interr
 
 Evidence, best first: a driver lease / heartbeat file in the sweep folder (`.hpo-lease.json`, renewed every
 10 s by the driver that holds the sweep; any top-level file naming `lease` or `heartbeat`, lock files aside),
-fresh while younger than LEASE_STALE_AFTER; without one, the newest write in the folder (Ray rewrites its experiment state every few seconds while it runs, and
-every result line carries a timestamp), fresh while younger than STALE_AFTER.
+fresh while younger than LEASE_STALE_AFTER; without one, the newest write in the folder (Ray rewrites its
+experiment state every few seconds while it runs, synced to S3 at least every 5 minutes, and every result
+line carries a timestamp), fresh while younger than STALE_AFTER.
 """
 from __future__ import annotations
 
