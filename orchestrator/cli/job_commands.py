@@ -5,6 +5,7 @@ import argparse
 import sys
 from datetime import datetime
 
+from orchestrator.dashboard import DEFAULT_HOST, DEFAULT_PORT
 from orchestrator.errors import UserInputError
 from orchestrator.jobs import JobInfo, JobsClient, follow_logs, submit_sweep, wait_until_done
 from orchestrator.jobs.follow import exit_code
@@ -68,7 +69,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     flags = [flag for flag, on in (("--resume", args.resume), ("--fresh", args.fresh)) if on]
     job = submit_sweep(args.spec, address=args.address, overrides=args.overrides, run_flags=flags)
     print(f"submitted sweep {job.sweep_name} as job {job.job_id}")
-    print(f"dashboard: {job.job_url}")
+    print(f"dashboard: {job.job_url} (asks for a token? `ray get-auth-token` on the cluster prints it)")
+    print(f"sweep page: hpo dashboard {job.storage}, then open "
+          f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/sweeps/{job.sweep_name}")
     if job.storage_note:
         print(f"note: {job.storage_note}", file=sys.stderr)
     if not args.follow:

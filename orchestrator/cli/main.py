@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "orchestrator.cli.artifact_commands",  # best, fetch, train
     "orchestrator.cli.job_commands",       # submit, status, logs, stop
     "orchestrator.cli.report_commands",    # report, ls
+    "orchestrator.cli.dashboard_commands", # dashboard
     "orchestrator.cli.schema_commands",    # schema
 )
 

@@ -33,7 +33,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--resume", action="store_true", help="continue the sweep stored at <storage>/<name>")
     run.add_argument("--fresh", action="store_true", help="replace an existing sweep of the same name")
     run.add_argument("--quiet", action="store_true", help="one line per finished trial, no live view")
+    run.add_argument("--dashboard", nargs="?", type=int, const=8266, default=None, metavar="PORT",
+                     help="serve the live sweep page (hpo dashboard) on 127.0.0.1:PORT while it runs (default 8266)")
     run.set_defaults(func=cmd_run)
+
+
+def _serve_dashboard(storage: str, storage_options: dict, name: str, port: int) -> None:
+    """Serve the live page over the sweep's storage from a thread of this driver, and say where."""
+    from orchestrator.dashboard.server import start_in_thread
+
+    url = start_in_thread(storage, storage_options, port=port, must_exist=False)
+    print(f"hpo: live sweep page: {url}sweeps/{name}", flush=True)
 
 
 def summary(spec: Spec) -> list[str]:
@@ -91,6 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec, [*args.overrides, *overrides_from_env()])   # secret ones shipped by `hpo submit`
     print(f"hpo: sweep {spec.name}: {spec.search.method} search, "
           f"early stopping {spec.early_stopping.method}", flush=True)
+    if args.dashboard is not None:
+        _serve_dashboard(args.storage or spec.storage, spec.storage_options, spec.name, args.dashboard)
     result = run_sweep(spec, address=args.address, storage=args.storage, resume=args.resume,
                        fresh=args.fresh, quiet=True if args.quiet else None)
     out = sys.stdout

@@ -28,6 +28,7 @@ class SubmittedJob:
     sweep_name: str
     entrypoint: str
     storage_note: str | None = None
+    storage: str = ""              # the storage root the driver writes the sweep folder under
 
 
 def build_entrypoint(spec_file: str, overrides: Sequence[str] = (), storage: str | None = None,
@@ -91,4 +92,4 @@ def submit_sweep(spec: Spec | str | Path, *, address: str | None = None, overrid
                                metadata={"hpo_sweep": spec.name, "hpo_spec": staged.spec_file})
     return SubmittedJob(job_id=job_id, address=client.address, dashboard_url=client.dashboard_url(),
                         job_url=client.dashboard_url(job_id), sweep_name=spec.name, entrypoint=entrypoint,
-                        storage_note=note)
+                        storage_note=note, storage=storage or spec.storage)

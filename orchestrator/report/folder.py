@@ -28,6 +28,15 @@ class Entry:
     mtime: datetime | None
 
 
+@dataclass(frozen=True)
+class FileEntry:
+    """One file anywhere under the sweep folder: its path relative to the folder, size and time."""
+
+    path: str
+    size: int
+    mtime: datetime | None
+
+
 class SweepFolder:
     """The files of `<storage>/<name>/`, read through the location's filesystem."""
 
@@ -51,6 +60,26 @@ class SweepFolder:
             raise StorageError(f"cannot list {where.display}: {one_line(exc)}") from exc
         return [Entry(posixpath.basename(info.path), info.type == pafs.FileType.Directory, info.mtime)
                 for info in infos]
+
+    def files(self) -> list[FileEntry]:
+        """Every file under the folder, recursively: one listing (paged LIST requests on S3), the base of
+        incremental reads that fetch only files whose size changed."""
+        root = self.location.path.rstrip("/")
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(root, allow_not_found=True, recursive=True))
+        except OSError as exc:
+            raise StorageError(f"cannot list {self.location.display}: {one_line(exc)}") from exc
+        return [FileEntry(info.path[len(root) + 1:], info.size or 0, info.mtime)
+                for info in infos if info.type == pafs.FileType.File]
+
+    def read_range(self, relative_path: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a file (on S3 a HEAD and one ranged GET): the lines appended since the last read."""
+        path = self.location.join(*relative_path.split("/")).path
+        try:
+            with self.fs.open_input_file(path) as handle:
+                return handle.read_at(end - start, start)
+        except OSError as exc:
+            raise StorageError(f"cannot read {self.location.join(relative_path).display}: {one_line(exc)}") from exc
 
     def read_bytes(self, *parts: str) -> bytes | None:
         """A file's bytes, or None when it does not exist (yet)."""

@@ -85,7 +85,7 @@ def _cards(data: SweepData) -> str:
     cards = [("status", f'<span class="status {data.status}">{data.status}</span>'),
              ("trials", f"{total}" + (f" / {expected}" if expected and expected > total else "")),
              (f"best {data.metric} ({data.mode})", _e(best_value))]
-    cards += [(name, _dot(name) + str(counts[name])) for name in outcomes.OUTCOMES if counts[name]]
+    cards += [(name, _dot(name) + str(counts[name])) for name in outcomes.REPORTED if counts[name]]
     return '<div class="cards">' + "".join(
         f'<div class="card"><div class="k">{html.escape(k)}</div><div class="v">{v}</div></div>'
         for k, v in cards) + "</div>"

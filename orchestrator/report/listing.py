@@ -67,7 +67,7 @@ def summarize(location: StorageLocation) -> SweepSummary | None:
     scored = data.trials["best_value"].dropna()
     best_value = (scored.max() if data.mode == "max" else scored.min()) if len(scored) else None
     return SweepSummary(name=data.name, uri=data.uri, status=data.status, trials=len(data.trials),
-                        finished_trials=sum(counts[o] for o in outcomes.FINISHED),
+                        finished_trials=sum(counts[o] for o in outcomes.ENDED),
                         running=counts[outcomes.RUNNING], failed=counts[outcomes.FAILED], metric=data.metric,
                         mode=data.mode, best_value=None if best_value is None else float(best_value),
                         date=data.updated)

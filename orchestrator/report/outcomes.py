@@ -12,10 +12,14 @@ RUNNING = "running"
 DONE = "done"
 STOPPED = "stopped early"
 FAILED = "failed"
+INTERRUPTED = "interrupted"   # was pending or running when its sweep's driver went away (see report.liveness)
 
 # The order in which views list the outcomes: the trial's life from start to end.
 OUTCOMES: tuple[str, ...] = (PENDING, RUNNING, DONE, STOPPED, FAILED)
 FINISHED: frozenset[str] = frozenset({DONE, STOPPED, FAILED})
+# What a report of a sweep read from its folder can show: the live outcomes plus INTERRUPTED.
+REPORTED: tuple[str, ...] = (*OUTCOMES, INTERRUPTED)
+ENDED: frozenset[str] = FINISHED | {INTERRUPTED}
 
 _BY_RAY_STATUS = {"PENDING": PENDING, "PAUSED": PENDING, "RUNNING": RUNNING, "ERROR": FAILED}
 

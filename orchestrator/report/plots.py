@@ -24,7 +24,8 @@ from orchestrator.report.sweep_data import ITERATION, SweepData
 DPI = 100
 WIDTH_IN = 11.0
 OUTCOME_COLORS = {outcomes.PENDING: "#9e9e9e", outcomes.RUNNING: "#1f77b4", outcomes.DONE: "#2ca02c",
-                  outcomes.STOPPED: "#ff7f0e", outcomes.FAILED: "#d62728"}
+                  outcomes.STOPPED: "#ff7f0e", outcomes.FAILED: "#d62728",
+                  outcomes.INTERRUPTED: "#8c564b"}
 BEST_COLOR = "#111111"
 LOG_SPAN = 100.0   # a positive numeric parameter spanning this factor or more gets a log axis
 MAX_CATEGORIES = 20
@@ -290,7 +291,8 @@ def plot_early_stopping(data: SweepData, out_dir: Path) -> Plot | None:
     ax.set_ylabel("trial number")
     counts = data.counts()
     ax.legend(handles=[Line2D([], [], color=OUTCOME_COLORS[o], lw=6, label=f"{o} ({counts[o]})")
-                       for o in outcomes.OUTCOMES if counts[o]], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+                       for o in outcomes.REPORTED if counts[o]],
+              fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("when each trial stopped")
     ax.grid(alpha=0.3, axis="x")
     return _save(fig, out_dir, Plot("early_stopping.png", "Early stopping",

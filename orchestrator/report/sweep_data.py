@@ -19,6 +19,7 @@ from orchestrator.redaction import redact
 from orchestrator.report import outcomes
 from orchestrator.report.configs import flatten
 from orchestrator.report.folder import Entry, SweepFolder
+from orchestrator.report.liveness import driver_alive, is_lease_file
 from orchestrator.spec.branch import BRANCH_KEY
 from orchestrator.storage import Manifest, StorageLocation, resolve_storage
 from orchestrator.storage.sweep_folder import ERROR_FILE, PARAMS_FILE, PUBLISHED_FOLDERS, RESULT_FILE
@@ -54,6 +55,7 @@ class SweepData:
     results: pd.DataFrame
     configs: pd.DataFrame
     updated: datetime | None
+    alive: bool = True   # whether its driver still runs (see report.liveness)
 
     @property
     def uri(self) -> str:
@@ -76,18 +78,21 @@ class SweepData:
 
     @property
     def status(self) -> str:
-        """finished (best.json published), running, interrupted (every trial ended, nothing published:
-        `hpo run --resume` continues it) or failed (ended without any trial reporting the metric)."""
+        """finished (best.json published), running (its driver is alive), interrupted (driver gone or every
+        trial ended, nothing published: `hpo run --resume` continues it) or failed (ended without any
+        trial reporting the metric)."""
         if self.finished:
             return FINISHED
-        if not len(self.trials) or set(self.trials["outcome"]) - outcomes.FINISHED:
+        if self.alive and (not len(self.trials) or set(self.trials["outcome"]) - outcomes.FINISHED):
             return RUNNING
+        if not self.alive and outcomes.INTERRUPTED in set(self.trials["outcome"]):
+            return INTERRUPTED
         return INTERRUPTED if self.trials["best_value"].notna().any() else FAILED
 
     def counts(self) -> dict[str, int]:
         """Trials per outcome, every outcome present (zero when none)."""
         found = self.trials["outcome"].value_counts().to_dict() if len(self.trials) else {}
-        return {name: int(found.get(name, 0)) for name in outcomes.OUTCOMES}
+        return {name: int(found.get(name, 0)) for name in outcomes.REPORTED}
 
     def better(self, a: float, b: float) -> bool:
         """Whether metric value `a` beats `b` under the sweep's mode."""
@@ -159,9 +164,18 @@ def load_sweep(sweep_uri: str, storage_options: Mapping[str, Any] | None = None)
     results = pd.DataFrame(result_rows) if result_rows else pd.DataFrame(columns=["trial_id", ITERATION, metric])
     configs = pd.DataFrame(config_rows).set_index("trial_id") if config_rows else pd.DataFrame()
     stamps = [t for t in [state_entry.mtime if state_entry else None, *trials["updated"]] if t is not None]
+    updated = max(map(_as_datetime, stamps), default=None)
+    alive = best is None and driver_alive(lease_mtime(entries), [updated, *(e.mtime for e in entries if not e.is_dir)])
+    if best is None and not alive:
+        trials["outcome"] = trials["outcome"].replace({outcomes.RUNNING: outcomes.INTERRUPTED,
+                                                       outcomes.PENDING: outcomes.INTERRUPTED})
     return SweepData(location=location, name=folder.name, metric=metric, mode=mode, spec=spec, best=best,
-                     trials=trials, results=results, configs=configs,
-                     updated=max(map(_as_datetime, stamps), default=None))
+                     trials=trials, results=results, configs=configs, updated=updated, alive=alive)
+
+
+def lease_mtime(entries: list[Entry]) -> datetime | None:
+    """When the driver last touched its lease / heartbeat file, if the sweep folder has one."""
+    return max((e.mtime for e in entries if not e.is_dir and e.mtime and is_lease_file(e.name)), default=None)
 
 
 @dataclass(frozen=True)
@@ -181,9 +195,13 @@ def read_trial_files(folder: SweepFolder, name: str, *, with_error: bool) -> Tri
     if config is None and not rows:
         return None
     raw = folder.read_bytes(name, ERROR_FILE) if with_error else None
+    return TrialFiles(config=config if isinstance(config, dict) else None, rows=rows, error=error_line(raw))
+
+
+def error_line(raw: bytes | None) -> str | None:
+    """The line of a trial's error.txt that says what went wrong (its last: the exception); None without one."""
     lines = [line.strip() for line in (raw or b"").decode("utf-8", errors="replace").splitlines() if line.strip()]
-    error = lines[-1] if lines else ("error" if raw is not None else None)
-    return TrialFiles(config=config if isinstance(config, dict) else None, rows=rows, error=error)
+    return lines[-1] if lines else ("error" if raw is not None else None)
 
 
 def _creation_order(trial_id: str) -> tuple[int, str]:
@@ -213,6 +231,10 @@ def _finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+finite = _finite                   # public names, for the dashboard's incremental reader
+creation_order = _creation_order
 
 
 def _trial_row(trial_id: str, found: TrialFiles, status: str, metric: str, mode: str, max_t: int | None

@@ -86,7 +86,7 @@ def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], 
     try:
         with ray_session(spec, address, log_file) as dashboard:
             if dashboard:
-                out.write(f"dashboard: {dashboard}\n")
+                out.write(f"dashboard: {dashboard} (asks for a token? `ray get-auth-token` prints it)\n")
             spec = without_missing_gpus(spec, local=address is None, stream=out)
             tuner = build_tuner(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets),
                                 [*callbacks, watch], resume=resume)
