@@ -160,3 +160,24 @@ def test_hpo_train_is_refused_while_the_sweep_is_held(tmp_path: Path, capsys: py
     finally:
         held.release()
     assert not (tmp_path / "runs" / "demo" / "final" / "final.json").exists()
+
+
+@pytest.mark.parametrize("on_s3", [False, True])
+def test_announced_ray_dashboard_is_in_the_lease(tmp_path: Path, on_s3: bool, request: pytest.FixtureRequest) -> None:
+    """`hpo dashboard` links the Ray dashboard of a running sweep from what its driver's lease says."""
+    if on_s3:
+        endpoint, bucket = request.getfixturevalue("s3_server"), request.getfixturevalue("make_bucket")()
+        location = resolve_storage(f"s3://{bucket}/demo", {"endpoint_url": endpoint})
+        read = lambda: s3_client(endpoint).get_object(Bucket=bucket, Key=f"demo/{LEASE_FILE}")["Body"].read()  # noqa: E731
+    else:
+        location = resolve_storage(str(tmp_path / "runs" / "demo"))
+        read = lambda: (tmp_path / "runs" / "demo" / LEASE_FILE).read_bytes()  # noqa: E731
+    lease = claim_lease(location, "hpo run")
+    try:
+        assert LeaseRecord.parse(read()).ray_dashboard == ""
+        lease.announce_dashboard("http://127.0.0.1:8265")
+        record = LeaseRecord.parse(read())
+        assert record.ray_dashboard == "http://127.0.0.1:8265" and record.owner == lease.record.owner
+        assert not lease.lost
+    finally:
+        lease.release()

@@ -18,7 +18,7 @@ from orchestrator.runner.sweep_watch import SweepWatch
 from orchestrator.runner.tuner import TrialName, build_tuner, fit, param_space_of
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
-from orchestrator.storage.lease import hold_lease
+from orchestrator.storage.lease import Lease, hold_lease
 
 # TrialName stays importable here: the tuner.pkl of a sweep started before the Tuner's assembly moved to
 # `runner.tuner` names it by this path, and resuming that sweep unpickles it.
@@ -70,14 +70,14 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
     callbacks to add (a progress view). See `orchestrator.api.run_sweep` for the other arguments."""
     sweep = sweep_location(spec, storage)
     trainable = resolve_trainable(spec.trainable)
-    with hold_lease(sweep, "hpo run --resume" if resume else "hpo run"):   # one writer per sweep
-        return _run_leased(spec, sweep, trainable, address=address, storage=storage, resume=resume, fresh=fresh,
-                           stream=stream, callbacks=callbacks)
+    with hold_lease(sweep, "hpo run --resume" if resume else "hpo run") as lease:   # one writer per sweep
+        return _run_leased(spec, sweep, trainable, lease, address=address, storage=storage, resume=resume,
+                           fresh=fresh, stream=stream, callbacks=callbacks)
 
 
-def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], None], *, address: str | None,
-                storage: str | None, resume: bool, fresh: bool, stream: TextIO | None, callbacks: Sequence[Any]
-                ) -> SweepResult:
+def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], None], lease: Lease, *,
+                address: str | None, storage: str | None, resume: bool, fresh: bool, stream: TextIO | None,
+                callbacks: Sequence[Any]) -> SweepResult:
     out = stream or sys.stdout
     _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
@@ -87,6 +87,7 @@ def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], 
         with ray_session(spec, address, log_file) as dashboard:
             if dashboard:
                 out.write(f"dashboard: {dashboard} (asks for a token? `ray get-auth-token` prints it)\n")
+                lease.announce_dashboard(dashboard)
             spec = without_missing_gpus(spec, local=address is None, stream=out)
             tuner = build_tuner(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets),
                                 [*callbacks, watch], resume=resume)

@@ -54,6 +54,7 @@ class LeaseRecord:
     command: str
     started: float
     heartbeat: float
+    ray_dashboard: str = ""   # the Ray dashboard of the cluster running the sweep, once known (hpo dashboard links it)
 
     def describe(self) -> str:
         since = datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds")
@@ -72,7 +73,8 @@ class LeaseRecord:
             data = json.loads(raw)
             return LeaseRecord(owner=str(data["owner"]), host=str(data["host"]), pid=int(data["pid"]),
                                command=str(data["command"]), started=float(data["started"]),
-                               heartbeat=float(data["heartbeat"]))
+                               heartbeat=float(data["heartbeat"]),
+                               ray_dashboard=str(data.get("ray_dashboard") or ""))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -96,14 +98,24 @@ class Lease:
     def __init__(self, store: _Store, record: LeaseRecord) -> None:
         self._store, self.record = store, record
         self._stop = threading.Event()
+        self._writing = threading.Lock()   # the heartbeat and `announce_dashboard` write one at a time
         self.lost = False
         self._thread = threading.Thread(target=self._beat, name="hpo-lease", daemon=True)
         self._thread.start()
 
+    def announce_dashboard(self, url: str) -> None:
+        """Name the Ray dashboard in the lease now, for readers such as `hpo dashboard`."""
+        self.record = LeaseRecord(**{**asdict(self.record), "ray_dashboard": url})
+        self._renew()
+
+    def _renew(self) -> bool:
+        with self._writing:
+            return self._store.renew(self.record, time.time())
+
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):
             try:
-                if not self._store.renew(self.record, time.time()):
+                if not self._renew():
                     self.lost = True
                     log.warning("the lease on %s was taken over by another process", self._store.where)
                     return
