@@ -8,6 +8,7 @@ from skopt import Optimizer
 from skopt.space import Categorical, Integer, Real, Space
 
 from orchestrator.searchers.acquisition import acquisition_values, optimize_acquisition
+from orchestrator.searchers.gp_subset import fit_subset
 from orchestrator.searchers.skopt_search import SkOptSearch
 from test_skopt_search import QUAD_SPACE, drive, quadratic
 
@@ -120,3 +121,26 @@ def test_zero_std_everywhere_still_ranks_by_improvement():
     found = optimize_acquisition(ZeroStdModel(), space, np.empty(0), -1.0, "EI", {"xi": 0.0}, 200, n_polish=0,
                                  rng=np.random.RandomState(0))
     assert abs(found[0][0][0] - 0.8) < 0.02
+
+
+# ---- flat cost -------------------------------------------------------------------------
+
+
+def test_gp_subset_keeps_the_best_and_spreads_the_rest():
+    X = np.linspace(0.0, 1.0, 1001)[:, None]
+    y = (X[:, 0] - 0.25) ** 2
+    keep = fit_subset(X, y, 30)
+    assert len(keep) == 30 and len(set(keep.tolist())) == 30
+    assert set(np.argsort(y)[:10].tolist()) <= set(keep.tolist())  # the best third
+    assert np.max(np.diff(np.sort(X[keep, 0]))) < 0.1  # the others cover the whole range
+    assert fit_subset(X[:20], y[:20], 30).tolist() == list(range(20))
+
+
+def test_past_the_cap_the_gp_is_fitted_on_a_subset():
+    rng = np.random.RandomState(0)
+    points = [{"x": float(rng.uniform(-2, 2)), "y": float(rng.uniform(-3, 3))} for _ in range(120)]
+    searcher = SkOptSearch(space=QUAD_SPACE, metric="score", mode="min", random_state=0,
+                           points_to_evaluate=points, evaluated_rewards=[quadratic(p) for p in points])
+    searcher._settings.max_fit_points = 60
+    searcher.suggest("1")
+    assert len(searcher._models[0].model.X_train_) == 60
