@@ -84,8 +84,13 @@ PROBLEMS = {
 # ---- methods: each returns the objective values in evaluation order -----------------------
 
 
-def run_ours(problem: Problem, budget: int, seed: int, concurrency: int, **options: Any) -> list[float]:
-    searcher = SkOptSearch(space=problem.space, metric="y", mode=problem.mode, random_state=seed, **options)
+def run_ours(problem: Problem, budget: int, seed: int, concurrency: int, settings: dict | None = None,
+             **options: Any) -> list[float]:
+    """`settings`: `SurrogateSettings` fields to try (internal knobs, not options)."""
+    searcher = SkOptSearch(metric="y", mode=problem.mode, random_state=seed, **options)
+    for key, value in (settings or {}).items():
+        setattr(searcher._settings, key, value)
+    searcher.set_search_properties("y", problem.mode, problem.space)  # the Tuner's path: space from param_space
     values: list[float] = []
     pending: list[tuple[str, dict]] = []
     issued = 0
@@ -192,6 +197,8 @@ METHODS: dict[str, tuple[Callable[..., list[float]], dict, tuple[int, ...], tupl
     "ours": (run_ours, {}, (1, 4), None),
     "ours_flat": (run_ours, {"conditional": "flat"}, (1, 4), ("cash",)),
     "ours_kb": (run_ours, {"liar": "kb"}, (4,), None),
+    "ours_prior": (run_ours, {"settings": {"gp_prior": True}}, (1, 4), None),
+    "ours_polish5": (run_ours, {"n_restarts_optimizer": 5}, (1, 4), None),
     "random": (run_random, {}, (1,), None),
     "optuna_tpe": (run_optuna, {"sampler": "tpe"}, (1, 4), None),
     "optuna_tpe_group": (run_optuna, {"sampler": "tpe_group"}, (1,), ("cash",)),
