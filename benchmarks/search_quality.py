@@ -280,6 +280,7 @@ def main() -> None:
     parser.add_argument("--max-seeds", nargs="*", default=[], metavar="METHOD=N",
                         help="fewer seeds for slow methods, e.g. optuna_gp=3")
     parser.add_argument("--merge", nargs="*", type=Path, default=[], help="result files to merge into --out")
+    parser.add_argument("--markdown", action="store_true", help="with --merge: also print the README's table")
     args = parser.parse_args()
     if args.merge:
         merged: dict[str, Any] = {}
@@ -288,6 +289,8 @@ def main() -> None:
             merged = {**merged, **part, "results": {**merged.get("results", {}), **part.get("results", {})}}
         args.out.write_text(json.dumps(merged, indent=1))
         print_table(merged["results"])
+        if args.markdown:
+            print(markdown_table(merged["results"]))
         return
     max_seeds = {k: int(v) for k, v in (item.split("=") for item in args.max_seeds)}
 
@@ -337,6 +340,20 @@ def print_table(results: dict[str, Any]) -> None:
         entry = results[key]
         print(f"{name:10s} {method:17s} {conc:4s} " + " ".join(
             f"{entry[str(b)]['median']:10.5f} [{entry[str(b)]['q25']:.5f},{entry[str(b)]['q75']:.5f}]" for b in BUDGETS))
+
+
+def markdown_table(results: dict[str, Any], budget: int = 60) -> str:
+    """One row per problem, one column per method and concurrency: median [q25, q75] (seeds) at `budget`."""
+    columns = sorted({key.split("|", 1)[1] for key in results}, key=lambda c: (c.split("|")[0] != "ours", c))
+    lines = ["| problem | " + " | ".join(c.replace("|", " ") for c in columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
+    for name in PROBLEMS:
+        cells = []
+        for column in columns:
+            entry = results.get(f"{name}|{column}", {}).get(str(budget))
+            cells.append(f"{entry['median']:.3g} [{entry['q25']:.2g}, {entry['q75']:.2g}] ({entry['n']})" if entry else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

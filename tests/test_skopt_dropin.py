@@ -12,7 +12,7 @@ from skopt.space import Categorical, Integer, Real, Space
 
 from orchestrator.searchers.acquisition import acquisition_values, optimize_acquisition
 from orchestrator.searchers.gp_subset import fit_subset
-from orchestrator.searchers.skopt_gp import make_gp
+from orchestrator.searchers.skopt_gp import _log_prior, make_gp
 from orchestrator.searchers.skopt_search import SkOptSearch
 from test_skopt_search import QUAD_SPACE, drive, quadratic
 
@@ -151,3 +151,20 @@ def test_past_the_cap_the_gp_is_fitted_on_a_subset():
     searcher._settings.max_fit_points = 60
     searcher.suggest("1")
     assert len(searcher._models[0].model.X_train_) == 60
+
+
+def test_hyperparameter_prior_has_the_right_gradient_and_keeps_length_scales_off_their_bounds():
+    rng = np.random.RandomState(0)
+    X = rng.rand(15, 3)
+    y = np.sin(5 * X[:, 0]) + X[:, 1] ** 2  # x2 does nothing
+    fits = {}
+    for prior in (False, True):
+        gp = make_gp([Real(0.0, 1.0)] * 3, 0, 0, prior=prior)
+        gp.set_params(kernel=gp.kernel + WhiteKernel())
+        fits[prior] = gp.fit(X, y).kernel_.k1.k2.length_scale
+    assert fits[False][2] == pytest.approx(100.0) and fits[True][2] < 20.0
+    kernel = make_gp([Real(0.0, 1.0)] * 3, 0, 0).kernel + WhiteKernel(0.3)
+    theta = kernel.theta + 0.3
+    value, grad = _log_prior(kernel, theta)
+    numeric = [(_log_prior(kernel, theta + 1e-6 * step)[0] - value) / 1e-6 for step in np.eye(len(theta))]
+    assert np.allclose(grad, numeric, atol=1e-4)
