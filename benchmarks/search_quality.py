@@ -3,7 +3,9 @@
 Objectives: Branin (2-D), Hartmann6 (6-D) and a real CASH problem whose algorithm choice matters
 (`cash_objective.py`: validation accuracy of SVC / random forest / knn after a scaler on a fixed,
 noisy `make_classification` set; SVC is best on a narrow band, knn and the forest are easy,
-lower plateaus). Every method is run for 60
+lower plateaus), and the harder ones of `hard_objectives.py`: Hartmann6 with N(0, 0.1^2) noise
+(regret on the noiseless value of the points evaluated), an integer/categorical-heavy one and a
+20-D Levy with 4 effective dimensions. Every method is run for 60
 evaluations per seed; regret at 30 is read off the same runs (no method here depends on the
 budget). Concurrency 4 keeps 4 trials pending and completes them oldest first. Our searcher is
 driven through its Ray `Searcher` API (suggest / on_trial_complete) directly for speed; `--ray`
@@ -35,6 +37,8 @@ from ray import tune  # noqa: E402
 from ray.tune.search.sample import Domain  # noqa: E402
 
 from cash_objective import CASH_BEST, CASH_SPACE, cash_accuracy  # noqa: E402
+from hard_objectives import (LEVY_SPACE, MIXED_BEST, MIXED_SPACE, hartmann6, levy20, mixed,  # noqa: E402
+                             noisy_hartmann6)
 from orchestrator.searchers.skopt_search import SkOptSearch  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "search_quality.json"
@@ -49,18 +53,6 @@ def branin(c: dict) -> float:
     return (x2 - b * x1**2 + cc * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
 
 
-_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-                         [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
-_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-
-
-def hartmann6(c: dict) -> float:
-    x = np.array([c[f"x{i}"] for i in range(6)])
-    return float(-np.sum(_H6_ALPHA * np.exp(-np.sum(_H6_A * (x - _H6_P) ** 2, axis=1))))
-
-
 @dataclass
 class Problem:
     name: str
@@ -68,6 +60,12 @@ class Problem:
     func: Callable[[dict], float]
     mode: str
     optimum: float
+    truth: Callable[[dict], float] | None = None  # the noiseless value, where func is noisy
+
+    def evaluate(self, config: dict) -> tuple[float, float]:
+        """(the value the searcher is told, the value its regret is read on)."""
+        observed = self.func(config)
+        return observed, self.truth(config) if self.truth else observed
 
     def regret(self, value: float) -> float:
         return max(0.0, self.optimum - value) if self.mode == "max" else max(0.0, value - self.optimum)
@@ -77,13 +75,22 @@ PROBLEMS = {
     "branin": Problem("branin", {"x1": tune.uniform(-5, 10), "x2": tune.uniform(0, 15)}, branin, "min", 0.397887),
     "hartmann6": Problem("hartmann6", {f"x{i}": tune.uniform(0, 1) for i in range(6)}, hartmann6, "min", -3.32237),
     "cash": Problem("cash", CASH_SPACE, cash_accuracy, "max", CASH_BEST),
+    "noisy_hartmann6": Problem("noisy_hartmann6", {f"x{i}": tune.uniform(0, 1) for i in range(6)}, noisy_hartmann6,
+                               "min", -3.32237, truth=hartmann6),
+    "mixed": Problem("mixed", MIXED_SPACE, mixed, "min", MIXED_BEST),
+    "levy20": Problem("levy20", LEVY_SPACE, levy20, "min", 0.0),
 }
 
 # ---- methods: each returns the objective values in evaluation order -----------------------
 
 
-def run_ours(problem: Problem, budget: int, seed: int, concurrency: int, **options: Any) -> list[float]:
-    searcher = SkOptSearch(space=problem.space, metric="y", mode=problem.mode, random_state=seed, **options)
+def run_ours(problem: Problem, budget: int, seed: int, concurrency: int, settings: dict | None = None,
+             **options: Any) -> list[float]:
+    """`settings`: `SurrogateSettings` fields to try (internal knobs, not options)."""
+    searcher = SkOptSearch(metric="y", mode=problem.mode, random_state=seed, **options)
+    for key, value in (settings or {}).items():
+        setattr(searcher._settings, key, value)
+    searcher.set_search_properties("y", problem.mode, problem.space)  # the Tuner's path: space from param_space
     values: list[float] = []
     pending: list[tuple[str, dict]] = []
     issued = 0
@@ -93,9 +100,9 @@ def run_ours(problem: Problem, budget: int, seed: int, concurrency: int, **optio
             pending.append((str(issued), config))
             issued += 1
         trial_id, config = pending.pop(0)
-        value = problem.func(config)
+        value, true = problem.evaluate(config)
         searcher.on_trial_complete(trial_id, {"y": value})
-        values.append(value)
+        values.append(true)
     return values
 
 
@@ -109,7 +116,7 @@ def _sample(value: Any, rng: np.random.RandomState) -> Any:
 
 def run_random(problem: Problem, budget: int, seed: int, concurrency: int) -> list[float]:
     rng = np.random.RandomState(seed)
-    return [problem.func(_sample(problem.space, rng)) for _ in range(budget)]
+    return [problem.evaluate(_sample(problem.space, rng))[1] for _ in range(budget)]
 
 
 def _optuna_params(problem: Problem, trial: Any, flat: bool) -> dict:
@@ -157,9 +164,9 @@ def run_optuna(problem: Problem, budget: int, seed: int, concurrency: int, sampl
             pending.append((trial, _optuna_params(problem, trial, flat)))
             issued += 1
         trial, config = pending.pop(0)
-        value = problem.func(config)
+        value, true = problem.evaluate(config)
         study.tell(trial, value)
-        values.append(value)
+        values.append(true)
     return values
 
 
@@ -175,8 +182,8 @@ def run_gp_minimize(problem: Problem, budget: int, seed: int, concurrency: int) 
     values: list[float] = []
 
     def objective(x: list[Any]) -> float:
-        value = problem.func(space.config(0, list(x)))
-        values.append(value)
+        value, true = problem.evaluate(space.config(0, list(x)))
+        values.append(true)
         return sign * value
 
     with warnings.catch_warnings():
@@ -190,6 +197,7 @@ METHODS: dict[str, tuple[Callable[..., list[float]], dict, tuple[int, ...], tupl
     "ours": (run_ours, {}, (1, 4), None),
     "ours_flat": (run_ours, {"conditional": "flat"}, (1, 4), ("cash",)),
     "ours_kb": (run_ours, {"liar": "kb"}, (4,), None),
+    "ours_prior": (run_ours, {"settings": {"gp_prior": True}}, (1, 4), None),
     "random": (run_random, {}, (1,), None),
     "optuna_tpe": (run_optuna, {"sampler": "tpe"}, (1, 4), None),
     "optuna_tpe_group": (run_optuna, {"sampler": "tpe_group"}, (1,), ("cash",)),
@@ -271,6 +279,7 @@ def main() -> None:
     parser.add_argument("--max-seeds", nargs="*", default=[], metavar="METHOD=N",
                         help="fewer seeds for slow methods, e.g. optuna_gp=3")
     parser.add_argument("--merge", nargs="*", type=Path, default=[], help="result files to merge into --out")
+    parser.add_argument("--markdown", action="store_true", help="with --merge: also print the README's table")
     args = parser.parse_args()
     if args.merge:
         merged: dict[str, Any] = {}
@@ -279,6 +288,8 @@ def main() -> None:
             merged = {**merged, **part, "results": {**merged.get("results", {}), **part.get("results", {})}}
         args.out.write_text(json.dumps(merged, indent=1))
         print_table(merged["results"])
+        if args.markdown:
+            print(markdown_table(merged["results"]))
         return
     max_seeds = {k: int(v) for k, v in (item.split("=") for item in args.max_seeds)}
 
@@ -328,6 +339,20 @@ def print_table(results: dict[str, Any]) -> None:
         entry = results[key]
         print(f"{name:10s} {method:17s} {conc:4s} " + " ".join(
             f"{entry[str(b)]['median']:10.5f} [{entry[str(b)]['q25']:.5f},{entry[str(b)]['q75']:.5f}]" for b in BUDGETS))
+
+
+def markdown_table(results: dict[str, Any], budget: int = 60) -> str:
+    """One row per problem, one column per method and concurrency: median [q25, q75] (seeds) at `budget`."""
+    columns = sorted({key.split("|", 1)[1] for key in results}, key=lambda c: (c.split("|")[0] != "ours", c))
+    lines = ["| problem | " + " | ".join(c.replace("|", " ") for c in columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
+    for name in PROBLEMS:
+        cells = []
+        for column in columns:
+            entry = results.get(f"{name}|{column}", {}).get(str(budget))
+            cells.append(f"{entry['median']:.3g} [{entry['q25']:.2g}, {entry['q75']:.2g}] ({entry['n']})" if entry else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -35,17 +35,22 @@ def ranking_func(acq_func: str) -> str:
 
 def acquisition_values(mean: np.ndarray, std: np.ndarray, y_opt: float, acq_func: str,
                        acq_kwargs: dict[str, float]) -> np.ndarray:
-    """EI, PI or LCB from one prediction, negated where needed so that lower is better (skopt's convention)."""
+    """EI, PI or LCB from one prediction, negated where needed so that lower is better (skopt's convention).
+
+    Where the predicted std is 0 (a degenerate GP fit: the variance rounds to 0 everywhere),
+    EI and PI take their limits as std -> 0: the certain improvement max(y_opt - xi - mean, 0),
+    and 1 where that is positive; not 0, which would make every candidate tie.
+    """
     if acq_func == "LCB":
         return mean - acq_kwargs.get("kappa", 1.96) * std
     improve = y_opt - acq_kwargs.get("xi", 0.0) - mean
     safe_std = np.where(std > 0, std, 1.0)
     scaled = improve / safe_std
     if acq_func == "PI":
-        values = norm.cdf(scaled)
+        values = np.where(std > 0, norm.cdf(scaled), improve > 0)
     else:
-        values = improve * norm.cdf(scaled) + std * norm.pdf(scaled)
-    return -np.where(std > 0, values, 0.0)
+        values = np.where(std > 0, improve * norm.cdf(scaled) + std * norm.pdf(scaled), np.maximum(improve, 0.0))
+    return -values.astype(float)
 
 
 def utility(scores: np.ndarray, acq_func: str) -> np.ndarray:
@@ -120,7 +125,7 @@ def optimize_acquisition(model: Any, space: Space, incumbents: np.ndarray, y_opt
 
     The `n_polish` best candidates of each acquisition (of `HEDGE_FUNCS` for `gp_hedge`)
     start L-BFGS runs on the ranking acquisition; categorical columns stay fixed. With a
-    `penalty`, every value is the penalised utility, negated.
+    `penalty`, every value is the penalised utility, negated. Ties go to the lower predicted mean.
     """
     points = candidates(space, incumbents, n_points, rng)
     mean, std = model.predict(points, return_std=True)
@@ -130,7 +135,8 @@ def optimize_acquisition(model: Any, space: Space, incumbents: np.ndarray, y_opt
     if penalty is not None:
         factor = penalty(points)
         scores = {f: -utility(v, f) * factor for f, v in scores.items()}
-    found = [(points[i], float(scores[rank][i])) for i in np.argsort(scores[rank])[:N_RETURNED]]
+    order = np.lexsort((mean, scores[rank]))  # ties (e.g. no EI anywhere) go to the lower predicted mean
+    found = [(points[i], float(scores[rank][i])) for i in order[:N_RETURNED]]
     if n_polish > 0:
         starts = {int(i) for f in funcs for i in np.argsort(scores[f])[:n_polish]}
         for i in sorted(starts):

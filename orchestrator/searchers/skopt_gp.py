@@ -42,8 +42,43 @@ class FastGaussianProcess(GaussianProcessRegressor):
         return y_mean, y_std, grad_mean, grad_std
 
 
-def make_gp(dimensions: list[Dimension], seed: int, restarts: int) -> FastGaussianProcess:
-    """skopt's default GP for these dimensions (Matern 5/2 ARD, fitted Gaussian noise), made fast."""
+#: Gamma(concentration, rate) priors on the kernel hyperparameters, as Optuna's GPSampler puts them
+#: (inputs in [0, 1], y standardised): inverse squared length scale, amplitude, noise variance.
+GAMMA_PRIORS = {"length_scale": (2.0, 0.5), "constant_value": (2.0, 1.0), "noise_level": (1.1, 30.0)}
+
+
+class PriorGaussianProcess(FastGaussianProcess):
+    """The fast GP whose hyperparameters are fitted to the posterior mode under `GAMMA_PRIORS` (MAP), not
+    the likelihood maximum: no length scale runs off to its bound on few points."""
+
+    def log_marginal_likelihood(self, theta: Any = None, eval_gradient: bool = False, clone_kernel: bool = True) -> Any:
+        out = super().log_marginal_likelihood(theta, eval_gradient=eval_gradient, clone_kernel=clone_kernel)
+        if theta is None:
+            return out
+        prior, grad = _log_prior(self.kernel_, np.asarray(theta, dtype=float))
+        return (out[0] + prior, out[1] + grad) if eval_gradient else out + prior
+
+
+def _log_prior(kernel: Any, theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """log p(theta) and its gradient in theta (the kernel's log-hyperparameters)."""
+    value, grad, i = 0.0, np.zeros_like(theta), 0
+    for hp in kernel.hyperparameters:
+        if hp.fixed:
+            continue
+        t = theta[i:i + hp.n_elements]
+        key = next((k for k in GAMMA_PRIORS if hp.name.endswith(k)), None)
+        if key:
+            a, b = GAMMA_PRIORS[key]
+            scale = -2.0 if key == "length_scale" else 1.0  # the prior is on length_scale**-2
+            value += float(np.sum((a - 1) * scale * t - b * np.exp(scale * t)))
+            grad[i:i + hp.n_elements] = (a - 1) * scale - b * scale * np.exp(scale * t)
+        i += hp.n_elements
+    return value, grad
+
+
+def make_gp(dimensions: list[Dimension], seed: int, restarts: int, prior: bool = False) -> FastGaussianProcess:
+    """skopt's default GP for these dimensions (Matern 5/2 ARD, fitted Gaussian noise), made fast;
+    with `prior`, fitted to the MAP under `GAMMA_PRIORS`."""
     cooked = cook_estimator("GP", space=dimensions, random_state=seed, noise="gaussian",
                             n_restarts_optimizer=restarts)
-    return FastGaussianProcess(**cooked.get_params(deep=False))
+    return (PriorGaussianProcess if prior else FastGaussianProcess)(**cooked.get_params(deep=False))

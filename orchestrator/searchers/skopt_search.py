@@ -35,6 +35,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+from ray.tune.result import DEFAULT_METRIC
 from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.utils.util import unflatten_dict
 from skopt import Optimizer
@@ -44,6 +45,7 @@ from skopt.space import Integer as SkInteger
 from skopt.space import Space
 
 from orchestrator.extensions.searchers import SKOPT_OPTIONS
+from orchestrator.searchers.skopt_convert import convert_search_space
 from orchestrator.searchers.skopt_space import CompiledSpace, compile_space, has_domain, to_python
 from orchestrator.searchers.skopt_surrogate import BranchModel, SurrogateSettings
 
@@ -63,11 +65,17 @@ class SkOptSearch(Searcher):
     `space` is a Ray search space (nested dicts, Ray domains, constants) or, as in the removed
     Ray searcher, `{name: skopt dimension or (low, high) or [categories]}`; with `optimizer`
     (a `skopt.Optimizer`, which then fixes dimensions, estimator and acquisition) it is the
-    list of parameter names. Left out, it comes from the Tuner's `param_space`.
-    `points_to_evaluate` run first, or are told `evaluated_rewards` without running.
-    Suggested values are always builtin Python types (`convert_to_python` is kept for
-    compatibility). The other arguments are those of `BAYES_OPTIONS`.
+    list of parameter names, and it is told every result (its `Xi`, `yi`, `get_result()`).
+    Left out, it comes from the Tuner's `param_space`. `points_to_evaluate` (dicts, or lists
+    in the order of the space's parameters) run first, or are told `evaluated_rewards` without
+    running; told points count towards `n_initial_points`, as in skopt. `mode` without `metric`
+    uses Ray's `"_metric"`. `random_state=None` draws the seed from numpy's global generator,
+    so `np.random.seed` reproduces a search. Suggested values are always builtin Python types
+    (`convert_to_python` is kept for compatibility). The other arguments are those of
+    `BAYES_OPTIONS`.
     """
+
+    convert_search_space = staticmethod(convert_search_space)
 
     def __init__(
         self,
@@ -97,6 +105,8 @@ class SkOptSearch(Searcher):
             raise ValueError(f"SkOptSearch: mode must be 'min' or 'max'; got {mode!r}")
         if metric is not None and not isinstance(metric, str):
             raise ValueError(f"SkOptSearch: metric must be one metric name (a str); got {metric!r}")
+        if mode and not metric:
+            metric = DEFAULT_METRIC
         super().__init__(metric=metric, mode=mode)
         if isinstance(base_estimator, str):  # else a regressor with predict(return_std=True)
             BAYES_OPTIONS["base_estimator"](base_estimator)
@@ -115,6 +125,8 @@ class SkOptSearch(Searcher):
         self._initial_point_generator = initial_point_generator
         self._xi, self._kappa, self._kappa_decay, self._liar = xi, kappa, kappa_decay, liar
         self._flat = conditional == "flat"
+        if random_state is None:
+            random_state = int(np.random.randint(0, 2**31 - 1))
         self._rng = np.random.RandomState(random_state)
         self._space: CompiledSpace | None = None
         self._models: list[BranchModel] = []
@@ -131,7 +143,7 @@ class SkOptSearch(Searcher):
         elif space:
             if not isinstance(space, dict):
                 raise ValueError("SkOptSearch: space must be a dict, or a list of names together with optimizer")
-            self._setup(compile_space(space, skopt_style=not has_domain(space), flat=self._flat))
+            self._setup(compile_space(space, skopt_style=True, flat=self._flat))
 
     # ---- search space ---------------------------------------------------------------
 
@@ -158,14 +170,24 @@ class SkOptSearch(Searcher):
             quota = max(2, math.ceil(self._n_initial_points / n_arms)) if n_arms > 1 else self._n_initial_points
             self._initial.append(self._initial_design(dims, quota, seed))
         if self._points_to_evaluate:
-            points = [unflatten_dict(p) if any("/" in str(k) for k in p) else p for p in self._points_to_evaluate]
-            encoded = [space.encode(p) for p in points]
+            points = [self._point_as_dict(p) for p in self._points_to_evaluate]
+            encoded = [space.encode(unflatten_dict(p) if any("/" in str(k) for k in p) else p) for p in points]
             if self._evaluated_rewards is not None:
                 for (arm, x), reward in zip(encoded, self._evaluated_rewards):
-                    self._tell(arm, x, reward)
+                    self._tell(arm, x, reward, external=True)
             else:
                 self._queue.extend(encoded)
             self._points_to_evaluate, self._evaluated_rewards = [], None
+
+    def _point_as_dict(self, point: dict | list | tuple) -> dict:
+        """A point of `points_to_evaluate` as a config; a list gives the values in parameter order."""
+        if isinstance(point, dict):
+            return point
+        names = list(self._space.params)
+        if self._space.branchings or len(point) != len(names):
+            raise ValueError(f"SkOptSearch: a point given as a list needs one value per parameter ({', '.join(names)})"
+                             f" and a space without branches; got {point!r}")
+        return dict(zip(names, point))
 
     def _initial_design(self, dims: list[Any], n: int, seed: int) -> list[list[Any]]:
         """The arm's first points: random or a space-filling design, distinct where the space allows."""
@@ -324,16 +346,20 @@ class SkOptSearch(Searcher):
 
     def add_evaluated_point(self, parameters: dict, value: float, error: bool = False,
                             pruned: bool = False, intermediate_values: list[float] | None = None) -> None:
-        """Tell a result obtained outside this search (errored points are skipped)."""
+        """Tell a result obtained outside this search (errored and pruned points are skipped)."""
         if self._space is None:
             raise RuntimeError("SkOptSearch has no search space yet")
-        if error:
+        if error or pruned:  # a pruned value is a partial one: it would mislead the model
             return
         arm, x = self._space.encode(parameters)
-        self._tell(arm, x, value)
+        self._tell(arm, x, value, external=True)
 
-    def _tell(self, arm: int, x: list[Any], value: Any) -> None:
-        """Record one observation, as a value to minimise; non-finite values become the worst seen."""
+    def _tell(self, arm: int, x: list[Any], value: Any, external: bool = False) -> None:
+        """Record one observation, as a value to minimise; non-finite values become the worst seen.
+
+        An `external` one (not suggested here) takes the place of one of the arm's initial
+        points, as a told point does in skopt. A user's `skopt.Optimizer` is told it too.
+        """
         y = _finite(value)
         if y is not None and self._mode == "max":
             y = -y
@@ -342,6 +368,10 @@ class SkOptSearch(Searcher):
                 return
             y = max(v for _, _, v in self._observations)
         self._observations.append((arm, list(x), y))
+        if external and self._initial[arm]:
+            self._initial[arm].pop()
+        if self._user_optimizer is not None:
+            self._user_optimizer.tell(list(x), y, fit=False)
 
     # ---- persistence ------------------------------------------------------------------
 

@@ -301,33 +301,62 @@ def _branch_of(node: Branching, value: Any, path: Path) -> int:
 def compile_space(space: dict, *, skopt_style: bool = False, flat: bool = False) -> CompiledSpace:
     """Compile a Ray `param_space` (or the `space` argument) into a `CompiledSpace`.
 
-    With `skopt_style`, top-level tuples, lists and skopt Dimensions are skopt dimensions
-    (the removed Ray searcher's `space={"x": (0.0, 1.0)}` form), not constants.
-    Raises ValueError naming the parameter path for what cannot convert.
+    With `skopt_style` (the `space` argument of the removed Ray searcher), top-level skopt
+    dimensions are read as such: see `_native_leaves`. Raises ValueError naming the parameter
+    path for what cannot convert.
     """
     if not isinstance(space, dict):
         raise ValueError(f"search space must be a dict, got {type(space).__name__}")
-    root = Mapping({k: _compile(v, (k,), (k,), skopt_style) for k, v in space.items()})
+    if skopt_style:
+        space = _native_leaves(space)
+    root = Mapping({k: _compile(v, (k,), (k,)) for k, v in space.items()})
     compiled = CompiledSpace(root, flat=flat)
     if not compiled.params and not compiled.branchings:
         raise ValueError("search space has nothing to search: no Ray domains in it")
     return compiled
 
 
-def _compile(value: Any, path: Path, id_path: Path, skopt_style: bool) -> Node:
+def _native_leaves(space: dict) -> dict:
+    """Top-level skopt Dimensions and `(low, high)` tuples as leaves, also next to Ray domains; lists
+    too where the space has no Ray domain (next to one a list is a constant, as in a `param_space`).
+    "a/b" names nest: `{"a/b": (0, 1)}` gives configs `{"a": {"b": ...}}`."""
+    lists = not has_domain(space)
+    nodes = {
+        k: Leaf(Param(str(k), "native", check_dimension(v)))
+        if isinstance(v, Dimension) or (isinstance(v, (tuple, list)) and (lists or isinstance(v, tuple))
+                                        and not has_domain(v))
+        else v
+        for k, v in space.items()
+    }
+    return _nest(nodes)
+
+
+def _nest(flat: dict) -> dict:
+    """`{"a/b": v}` -> `{"a": {"b": v}}`, merging into dicts given under "a" (copied, never modified)."""
+    out: dict = {}
+    for key, value in flat.items():
+        *parents, last = key.split("/") if isinstance(key, str) else [key]
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = dict(value) if isinstance(value, dict) else value
+    return out
+
+
+def _compile(value: Any, path: Path, id_path: Path) -> Node:
     """`path` is where the value sits in the config; `id_path` also names branches taken."""
     name = path_name(id_path)
-    if skopt_style and (isinstance(value, (tuple, list, Dimension))):
-        return Leaf(Param(name, "native", check_dimension(value)))
+    if isinstance(value, (Const, Leaf, Mapping, Branching)):  # compiled already (`_native_leaves`)
+        return value
     if isinstance(value, Domain):
         return _compile_domain(value, path, id_path)
     if isinstance(value, dict):
         if "grid_search" in value and len(value) == 1:
             raise ValueError(f"{name}: grid_search cannot be searched by SkOptSearch; use tune.choice")
-        return Mapping({k: _compile(v, path + (k,), id_path + (k,), False) for k, v in value.items()})
+        return Mapping({k: _compile(v, path + (k,), id_path + (k,)) for k, v in value.items()})
     if isinstance(value, (list, tuple)) and any(has_domain(v) for v in value):
         return Mapping(
-            {i: _compile(v, path + (i,), id_path + (i,), False) for i, v in enumerate(value)}, is_list=True
+            {i: _compile(v, path + (i,), id_path + (i,)) for i, v in enumerate(value)}, is_list=True
         )
     return Const(value)
 
@@ -400,7 +429,7 @@ def _compile_categorical(categories: list[Any], path: Path, id_path: Path) -> No
         labels = [str(c.get(BRANCH_KEY, i)) for i, c in enumerate(categories)]
         if len(set(labels)) != len(labels):
             labels = [str(i) for i in range(len(categories))]
-        branches = [_compile(c, path, id_path + (label,), False) for c, label in zip(categories, labels)]
+        branches = [_compile(c, path, id_path + (label,)) for c, label in zip(categories, labels)]
         return Branching(name, labels, branches)
     if any(has_domain(c) for c in categories):
         raise ValueError(f"{name}: tune.choice categories holding domains must all be dicts (branches)")

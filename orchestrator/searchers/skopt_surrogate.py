@@ -9,7 +9,8 @@ model kept beyond the proposal, and the GP's kernel hyperparameters are warm-sta
 previous fit, with full random restarts only every `full_fit_every` fits and none past
 `restarts_until` observations (each costs seconds there); past `fixed_after` observations
 they are re-optimised only every `refit_every` fits (between, only the Cholesky factor is
-recomputed): suggest latency stays low as observations grow.
+recomputed); past `max_fit_points` observations in the arm a GP is fitted on a subset of
+them (`gp_subset.py`): suggest latency stays flat as observations grow.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from skopt.utils import cook_estimator
 from orchestrator.searchers.acquisition import N_INCUMBENTS, LocalPenalty, optimize_acquisition
 from orchestrator.searchers.skopt_gp import make_gp
 from orchestrator.searchers.skopt_space import to_python
+from orchestrator.searchers.gp_subset import fit_subset
 
 ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
 BASE_ESTIMATORS = ("GP", "RF", "ET", "GBRT")
@@ -49,6 +51,8 @@ class SurrogateSettings:
     fixed_after: int = 50
     refit_every: int = 5
     restarts_until: int = 100
+    max_fit_points: int = 300
+    gp_prior: bool = False
 
 
 class BranchModel:
@@ -74,7 +78,7 @@ class BranchModel:
         estimator = s.base_estimator
         if isinstance(estimator, str):
             if estimator.upper() == "GP":
-                estimator = make_gp(dimensions, seed, s.gp_restarts)
+                estimator = make_gp(dimensions, seed, s.gp_restarts, prior=s.gp_prior)
             else:
                 estimator = cook_estimator(estimator, space=dimensions, random_state=seed)
         return Optimizer(
@@ -99,11 +103,15 @@ class BranchModel:
         Pending points enter at their `lies` values (a list, or "kb": the GP's own mean there,
         the kriging believer), or, with "lp" and a GP, as a local penalty on the acquisition
         (no lie; without a GP "lp" acts as "kb"). A GP's hyperparameters are fitted on the real observations
-        only, so that lies cannot distort its length scales. `y_best` is the best value over
+        only, so that lies cannot distort its length scales, and on at most `max_fit_points` of
+        them (`fit_subset`). `y_best` is the best value over
         all arms on the same scale, so that scores (minus expected improvement, or the lower
         confidence bound) compare across arms.
         """
         space = self.space
+        if self._is_gp and len(X) > self.settings.max_fit_points:
+            keep = fit_subset(np.asarray(space.transform(X), dtype=float), np.asarray(y), self.settings.max_fit_points)
+            X, y = [X[i] for i in keep], [y[i] for i in keep]
         penalty = None
         if lies == "lp" and pending and self._is_gp and len(X) >= 2:
             model = self._fit(X, y)
