@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence, TextIO
 from orchestrator.errors import UserInputError
 from orchestrator.redaction import redact, split_secrets
 from orchestrator.runner.claim import claim_sweep, sweep_location
+from orchestrator.runner.extension import expected_trials
 from orchestrator.runner.guard import guard
 from orchestrator.runner.outcome import SweepInterrupted, judge, resume_hint
 from orchestrator.runner.publication import publish
@@ -53,15 +54,6 @@ def resolve_trainable(ref: str) -> Callable[[dict], None]:
         raise UserInputError(f"trainable: {exc}") from None
 
 
-def expected_trials(spec: Spec) -> int | None:
-    """How many trials the spec asks for (grid search: the grid's points times `num_samples`)."""
-    from orchestrator.space import grid_size
-
-    if spec.search.method == "grid":
-        return grid_size(spec.space) * spec.search.num_samples
-    return spec.search.num_samples
-
-
 def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = None, resume: bool = False,
               fresh: bool = False, stream: TextIO | None = None, callbacks: Sequence[Any] = ()) -> SweepResult:
     """Run (or resume) the sweep `spec` describes and publish its best checkpoint; `callbacks` are Ray Tune
@@ -80,8 +72,7 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
             spec = without_missing_gpus(spec, local=address is None, stream=out)
             tuner = build_tuner(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets),
                                 [*callbacks, watch], resume=resume)
-            if not resume:
-                write_stored_spec(sweep, redact(spec.raw))
+            write_stored_spec(sweep, redact(spec.raw))  # on resume too: an extended sweep keeps its num_samples
             results, elapsed_s = fit(tuner)
     except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C
         raise SweepInterrupted(resume_hint(spec, sweep, storage)) from None

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from orchestrator.compat import replace_restored_callbacks
+from orchestrator.compat import extend_sample_budget, replace_restored_callbacks
 from orchestrator.redaction import split_secrets
+from orchestrator.runner.extension import expected_trials
 from orchestrator.runner.ray_session import own_loggers
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
@@ -104,6 +105,7 @@ def _restore_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, call
     tuner = tune.Tuner.restore(sweep.path, parts["trainable"], resume_unfinished=True, resume_errored=True,
                                param_space=param_space_of(spec), storage_filesystem=sweep.filesystem)
     replace_restored_callbacks(tuner, parts["run_config"].callbacks, parts["run_config"].stop)
+    extend_sample_budget(tuner, expected_trials(spec) or 0)  # a larger num_samples: only the extra trials run
     return tuner
 
 
