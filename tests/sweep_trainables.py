@@ -70,3 +70,10 @@ def needs_secret(config: dict) -> None:
     """Reports `ok = 1` only when the spec's secret constants arrived in the config."""
     ok = config.get("api_token") == "tok-9f8e7d" and config.get("db", {}).get("password") == "pw-1a2b3c"
     tune.report({"ok": 1.0 if ok else 0.0, "public": config["db"]["host"]})
+
+
+def branchy(config: dict) -> None:
+    """One report: `score = -(x-3)^2 + w` for branch a, `v / 10` for branch b, `- z / 10`: a conditional space."""
+    model = config["model"]
+    bonus = model["w"] if model["name"] == "a" else model["v"] / 10
+    tune.report({"score": -(config["x"] - 3.0) ** 2 + bonus - config.get("z", 0) / 10})

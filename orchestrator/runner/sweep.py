@@ -17,6 +17,7 @@ from orchestrator.runner.ray_session import log_path, ray_session, without_missi
 from orchestrator.runner.resume import write_stored_spec
 from orchestrator.runner.sweep_watch import SweepWatch
 from orchestrator.runner.tuner import TrialName, build_tuner, fit, param_space_of
+from orchestrator.runner.warm_start import load_warm_start
 from orchestrator.spec import Spec
 
 # TrialName stays importable here: the tuner.pkl of a sweep started before the Tuner's assembly moved to
@@ -62,7 +63,10 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
     sweep = sweep_location(spec, storage)
     trainable = resolve_trainable(spec.trainable)
     _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
+    warm = None if resume else load_warm_start(spec)  # a resumed searcher holds them already
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
+    if warm is not None:
+        out.write(warm.line() + "\n")
     log_file = log_path(sweep)
     watch = SweepWatch()
     try:
@@ -71,7 +75,7 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
                 out.write(f"dashboard: {dashboard}\n")
             spec = without_missing_gpus(spec, local=address is None, stream=out)
             tuner = build_tuner(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets),
-                                [*callbacks, watch], resume=resume)
+                                [*callbacks, watch], resume=resume, warm=warm)
             write_stored_spec(sweep, redact(spec.raw))  # on resume too: an extended sweep keeps its num_samples
             results, elapsed_s = fit(tuner)
     except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C

@@ -136,6 +136,7 @@ class RayTrial:
     status: str | None
     config: dict[str, Any] | None
     folder: str | None   # its folder's name in the sweep
+    last_result: dict[str, Any] | None = None   # the last result it reported (Ray's runtime JSON)
 
 
 def is_experiment_state(name: str) -> bool:
@@ -162,8 +163,30 @@ def ray_trials(state: Any) -> dict[str, RayTrial]:
         config = trial.get("config")
         found[trial["trial_id"]] = RayTrial(status=trial.get("status"),
                                             config=_plain(config) if isinstance(config, dict) else None,
-                                            folder=trial.get("relative_logdir"))
+                                            folder=trial.get("relative_logdir"), last_result=_last_result(entry))
     return found
+
+
+def _last_result(entry: Any) -> dict[str, Any] | None:
+    """The `last_result` of a trial's runtime JSON (the second item of its `trial_data` pair), if any."""
+    try:
+        runtime = json.loads(entry[1]) if isinstance(entry[1], str) else entry[1]
+    except (ValueError, TypeError, IndexError):
+        return None
+    result = runtime.get("last_result") if isinstance(runtime, dict) else None
+    return result if isinstance(result, dict) else None
+
+
+def read_ray_trials(sweep: StorageLocation) -> dict[str, RayTrial]:
+    """trial id -> RayTrial from the sweep's newest experiment-state file, local or S3 (none without one)."""
+    import pyarrow.fs as pafs
+
+    listing = sweep.filesystem.get_file_info(pafs.FileSelector(sweep.path, allow_not_found=True))
+    newest = newest_experiment_state(info.base_name for info in listing)
+    if newest is None:
+        return {}
+    with sweep.filesystem.open_input_stream(f"{sweep.path}/{newest}") as stream:
+        return ray_trials(json.loads(stream.read().decode("utf-8")))
 
 
 def _plain(value: Any) -> Any:
