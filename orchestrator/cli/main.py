@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "orchestrator.cli.job_commands",       # submit, status, logs, stop
     "orchestrator.cli.report_commands",    # report, ls
     "orchestrator.cli.schema_commands",    # schema
+    "orchestrator.cli.reuse_commands",     # ensemble
 )
 
 

@@ -62,7 +62,7 @@ def load_best(sweep_uri: str, *, to_dir: str | os.PathLike[str] | None = None,
     manifest = Manifest.read(folder)
     checkpoint_path = None
     if manifest.checkpoint_dir:
-        target = Path(to_dir) if to_dir is not None else _cache_dir(folder, manifest)
+        target = Path(to_dir) if to_dir is not None else cache_dir(folder, manifest)
         checkpoint_path = fetch_published(folder, manifest, target)
     return BestTrial(
         config=manifest.config,
@@ -118,8 +118,8 @@ def _download(folder: StorageLocation, manifest: Published, to_dir: Path) -> Pat
     return root
 
 
-def _cache_dir(folder: StorageLocation, manifest: Manifest) -> Path:
-    """`$HPO_CACHE_DIR` (default ~/.cache/hpo)/best/<hash of the location>/<version>."""
+def cache_dir(folder: StorageLocation, manifest: Published, kind: str = "best") -> Path:
+    """`$HPO_CACHE_DIR` (default ~/.cache/hpo)/<kind>/<hash of the location>/<version>."""
     base = Path(os.environ.get("HPO_CACHE_DIR") or Path.home() / ".cache" / "hpo")
     key = hashlib.sha256(folder.display.encode()).hexdigest()[:16]
-    return base / "best" / key / str(manifest.version or "unversioned")
+    return base / kind / key / str(manifest.version or "unversioned")

@@ -25,8 +25,11 @@ BEST_MANIFEST = "best.json"
 CHECKPOINT_PREFIX = "checkpoint-"
 FINAL_FOLDER = "final"
 FINAL_MANIFEST = "final.json"
+ENSEMBLE_FOLDER = "ensemble"
+ENSEMBLE_MANIFEST = "ensemble.json"
+MEMBERS_PREFIX = "members-"
 MODEL_PREFIX = "model-"
-PUBLISHED_FOLDERS = (BEST_FOLDER, FINAL_FOLDER)   # ours; every other sub-folder is Ray's
+PUBLISHED_FOLDERS = (BEST_FOLDER, FINAL_FOLDER, ENSEMBLE_FOLDER)   # ours; every other sub-folder is Ray's
 PARAMS_FILE, RESULT_FILE, ERROR_FILE = "params.json", "result.json", "error.txt"   # in each trial folder
 STATE_PREFIX, STATE_SUFFIX = "experiment_state-", ".json"
 FORMAT_VERSION = 1   # of the manifests; bump when a field changes meaning
@@ -122,6 +125,29 @@ class FinalManifest(Published):
     from_best: str | None = None                           # the sweep's URI
     best_version: str | None = None                        # of the best.json it was retrained from
     best_metric: dict[str, Any] = field(default_factory=dict)   # {metric: value} of that best trial
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnsembleManifest(Published):
+    """`ensemble/ensemble.json`: the top trials whose best checkpoints predict together (`hpo ensemble`), one
+    sub-folder per member, and the test scores of the single best and of the ensemble."""
+
+    FILE: ClassVar[str] = ENSEMBLE_MANIFEST
+    PREFIX: ClassVar[str] = MEMBERS_PREFIX
+
+    method: str | None = None                              # mean | vote (mean of values for regression)
+    task: str | None = None                                # classification | regression
+    trainable: str | None = None
+    metric: str | None = None
+    mode: str | None = None
+    sweep_uri: str | None = None
+    members: list[dict[str, Any]] = field(default_factory=list)   # trial_id, folder, config, metric_value
+    test_scores: dict[str, Any] = field(default_factory=dict)     # {"single_best": .., "ensemble": .., "score": ..}
+
+
+def ensemble_folder(sweep: StorageLocation) -> StorageLocation:
+    """`<sweep>/ensemble`, where `hpo ensemble` publishes."""
+    return sweep.join(ENSEMBLE_FOLDER)
 
 
 # --- Ray Tune's experiment state ---------------------------------------------------------------------------------
