@@ -54,3 +54,26 @@ def test_vote_and_bad_arguments(quickstart, capsys):
     assert ensemble.method == "vote" and len(ensemble.predictors) == 3
     assert main(["ensemble", str(quickstart), "--top", "0"]) == 2
     assert "--top must be >= 1" in capsys.readouterr().err
+
+
+def test_regressors_ensemble_by_the_mean_of_their_predictions(tmp_path):
+    """Two sklearn_regressor checkpoints (made without Ray) through their load_predictor hook: the ensemble predicts
+    the mean of the members' values and is scored by R^2."""
+    from orchestrator import trial
+    from orchestrator.reuse.ensemble import Ensemble, score
+    from orchestrator.storage.sweep_folder import EnsembleManifest
+    from trainables.sklearn_models import sklearn_regressor
+
+    predictors = []
+    for index, model in enumerate(({"name": "ridge", "alpha": 1.0}, {"name": "knn", "n_neighbors": 7})):
+        config = {"dataset": "diabetes", "model": model, "scaler": "standard"}
+        run = trial.run_locally(sklearn_regressor, config)
+        (tmp_path / str(index)).mkdir()
+        trial.save_state(run.states[-1], tmp_path / str(index))
+        predictors.append(sklearn_regressor.load_predictor(config, str(tmp_path / str(index))))
+    ensemble = Ensemble(predictors, "mean", EnsembleManifest())
+    assert ensemble.task == "regression"
+    expected = (predictors[0].predict(ensemble.X_test) + predictors[1].predict(ensemble.X_test)) / 2
+    assert np.allclose(ensemble.predict(ensemble.X_test), expected)
+    assert ensemble.test_score() == pytest.approx(score("regression", ensemble.y_test, expected))
+    assert 0.2 < ensemble.test_score() < 1.0
