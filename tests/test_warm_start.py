@@ -86,6 +86,7 @@ def test_warm_start_from_an_s3_sweep_and_a_metric_mode_mismatch(old_sweep, make_
     uri = f"s3://{bucket}/sweeps/old"
     warm = load_warm_start(load_spec_text(NEW.format(mode="max", uri=uri, endpoint=s3_server)))
     assert warm is not None and warm.line() == expected_line(counts)
+    assert warm.line("random") == f"warm start: random search does not use the {counts['reused']} earlier trials that fit"
     assert all(2 <= c["x"] <= 6 and c["model"]["name"] == "a" and c["z"] == 1 for c, _ in warm.observations)
     with pytest.raises(UserInputError, match="optimised score \\(max\\), this sweep score \\(min\\)"):
         load_warm_start(load_spec_text(NEW.format(mode="min", uri=uri, endpoint=s3_server)))

@@ -66,7 +66,7 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
     warm = None if resume else load_warm_start(spec)  # a resumed searcher holds them already
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
     if warm is not None:
-        out.write(warm.line() + "\n")
+        out.write(warm.line(spec.search.method) + "\n")
     log_file = log_path(sweep)
     watch = SweepWatch()
     try:

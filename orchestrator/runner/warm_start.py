@@ -26,9 +26,12 @@ class WarmStart:
     finished: int = 0                                      # finished trials read, reused or not
     dropped: Counter = field(default_factory=Counter)      # reason -> trials
 
-    def line(self) -> str:
-        """One line for the run's output: how many were reused, and why the others were not."""
+    def line(self, method: str = "bayes") -> str:
+        """One line for the run's output: how many were reused, and why the others were not (grid and random search
+        do not use them yet: they would only skip exact repeats)."""
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.dropped.items()))
+        if method in ("grid", "random"):
+            return f"warm start: {method} search does not use the {len(self.observations)} earlier trials that fit"
         return (f"warm start: reused {len(self.observations)} of {self.finished} finished trials"
                 + (f" (dropped: {why})" if why else ""))
 

@@ -21,7 +21,7 @@ SEARCH = Section((
     Option("max_concurrent", Integer(minimum=0), 0, "trials at once; 0: as many as resources allow"),
     Option("seed", Integer(minimum=0, maximum=MAX_SEED), None, "seeds the searcher"),
     Option("warm_start", TextList(), None, "earlier sweeps (URIs) whose finished trials that fit this space are "
-           "told to the searcher first (bayes), or not repeated (grid, random)"),
+           "told to the bayes searcher before it suggests (grid and random do not use them yet)"),
     *(Option(entry.options_key, Section(entry.options), None, f"options of search.method {entry.name}")
       for entry in SEARCHERS.values() if entry.options_key),
 ))
