@@ -1,6 +1,7 @@
 """hpo: distributed hyperparameter search on Ray Tune from one YAML spec.
 
-Public API: `load_spec`, `run_sweep`, `load_best`, `retrain_best` (see `orchestrator.api`); searchers in
+Public API: `load_spec`, `run_sweep`, `load_best`, `retrain_best` (see `orchestrator.api`), `build_ensemble`,
+`load_ensemble` (see `orchestrator.reuse`); searchers in
 `orchestrator.searchers`. Ray and the storage layer are imported on first use, so reading a spec stays fast.
 """
 from __future__ import annotations
@@ -19,6 +20,8 @@ _LAZY = {
     "RetrainResult": ("orchestrator.api", "RetrainResult"),
     "SweepResult": ("orchestrator.runner.sweep", "SweepResult"),
     "BestTrial": ("orchestrator.storage", "BestTrial"),
+    "build_ensemble": ("orchestrator.reuse", "build_ensemble"),
+    "load_ensemble": ("orchestrator.reuse", "load_ensemble"),
 }
 
 
@@ -32,4 +35,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["BestTrial", "HpoError", "RetrainResult", "Spec", "SpecError", "StorageError", "SweepResult",
-           "UserInputError", "load_best", "load_spec", "retrain_best", "run_sweep"]
+           "UserInputError", "build_ensemble", "load_best", "load_ensemble", "load_spec", "retrain_best", "run_sweep"]

@@ -42,3 +42,50 @@ def white_kernel_param(kernel: Any) -> tuple[bool, str]:
     from skopt.learning.gaussian_process.gpr import _param_for_white_kernel_in_Sum
 
     return _param_for_white_kernel_in_Sum(kernel)
+
+
+def extend_sample_budget(tuner: Any, total_trials: int) -> None:
+    """Let a restored Tuner create trials until `total_trials` exist (a finished sweep extended by `--resume --set
+    search.num_samples=N`). Ray restores the search algorithm's sample budget from the experiment state and offers
+    no public way to raise it (ray-project/ray#42221), so the search algorithm handed to the restored run is one whose
+    restore raises it: a Searcher keeps every observation it was told, a grid or random generator samples on (a grid
+    by whole repeats). Checked against ray 2.60.0."""
+    from ray.tune.search import SearchAlgorithm
+
+    tune_config = tuner._local_tuner._tune_config
+    restored = tune_config.search_alg
+    if isinstance(restored, SearchAlgorithm):  # grid and random: Ray's BasicVariantGenerator
+        tune_config.search_alg = _extended_variant_generator(total_trials)
+    else:
+        tune_config.search_alg = _extended_search_generator(restored, total_trials)
+
+
+def _extended_search_generator(searcher: Any, total_trials: int) -> Any:
+    from ray.tune.search.search_generator import SearchGenerator
+
+    class ExtendedSearchGenerator(SearchGenerator):
+        def restore_from_dir(self, dirpath: str) -> None:
+            super().restore_from_dir(dirpath)
+            if total_trials > self._total_samples:
+                self._total_samples, self._finished = total_trials, False
+
+    return ExtendedSearchGenerator(searcher)
+
+
+def _extended_variant_generator(total_trials: int) -> Any:
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    class ExtendedVariantGenerator(BasicVariantGenerator):
+        def restore_from_dir(self, dirpath: str) -> None:
+            super().restore_from_dir(dirpath)  # replaces every attribute, random state included
+            last = self._iterators[-1]
+            per_repeat = self._total_samples // max(1, last.num_samples)
+            extra_repeats = (total_trials - self._total_samples) // max(1, per_repeat)
+            if extra_repeats > 0:
+                last.num_samples += extra_repeats
+                last.num_samples_left += extra_repeats
+                self._total_samples += extra_repeats * per_repeat
+                self._finished = False
+                self.set_state(self.get_state())  # re-chains the iterators
+
+    return ExtendedVariantGenerator()

@@ -76,3 +76,10 @@ def needs_value_secrets(config: dict) -> None:
     """Reports `ok = 1` only when secrets found by value (a URL's password, a token in a list) arrived in the config."""
     ok = "PASS-77" in config.get("db_url", "") and "tok-in-list" in str(config.get("headers"))
     tune.report({"ok": 1.0 if ok else 0.0})
+
+
+def branchy(config: dict) -> None:
+    """One report: `score = -(x-3)^2 + w` for branch a, `v / 10` for branch b, `- z / 10`: a conditional space."""
+    model = config["model"]
+    bonus = model["w"] if model["name"] == "a" else model["v"] / 10
+    tune.report({"score": -(config["x"] - 3.0) ** 2 + bonus - config.get("z", 0) / 10})

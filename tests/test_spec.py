@@ -307,7 +307,9 @@ INVALID: list[tuple[str, str, str]] = [
      "failures, time_budget_s, runtime_env"),
     ("unknown-nested", BASE + "search:\n  method: grid\n  num_sample: 3\n",
      "t.yaml:9 search.num_sample: unknown key (did you mean 'num_samples'?); expected one of method, "
-     "num_samples, max_concurrent, seed, bayes"),
+     "num_samples, max_concurrent, seed, warm_start, bayes"),
+    ("warm-start-not-a-list", BASE + "search:\n  method: bayes\n  warm_start: [runs/a, 3]\n",
+     "t.yaml:9 search.warm_start: must be a list of strings"),
     ("unknown-resources", BASE + "resources: {cpu: 1, gpus: 1}\n",
      "t.yaml:7 resources.gpus: unknown key (did you mean 'gpu'?); expected one of cpu, gpu"),
     ("unknown-checkpoint", BASE + "checkpoint: {kep: 1}\n",

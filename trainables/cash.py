@@ -44,4 +44,11 @@ def final_fit(config: dict, out_dir: str) -> dict[str, float]:
     return _trainable(name).final_fit(branch_config, out_dir)  # type: ignore[attr-defined]
 
 
+def load_predictor(config: dict, checkpoint_dir: str) -> Any:
+    """The chosen branch's checkpoint as a predictor (for `hpo ensemble`)."""
+    name, branch_config = _branch(config)
+    return _trainable(name).load_predictor(branch_config, checkpoint_dir)  # type: ignore[attr-defined]
+
+
 cash_classifier.final_fit = final_fit  # type: ignore[attr-defined]  # for `hpo train --from-best`
+cash_classifier.load_predictor = load_predictor  # type: ignore[attr-defined]  # for `hpo ensemble`

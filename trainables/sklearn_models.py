@@ -28,6 +28,7 @@ import numpy as np
 from orchestrator import trial
 from trainables import datasets, estimators
 from trainables.artifacts import write_card
+from trainables.predictors import Predictor, one_hot
 from trainables.preprocessing import build_scaler
 from trainables.threads import limited_threads
 
@@ -195,7 +196,44 @@ def final_fit_regressor(config: dict, out_dir: str) -> dict[str, float]:
         return _final_fit(config, out_dir, "regression", "sklearn_regressor")
 
 
-# `hpo train --from-best` finds a trainable's final fit as its attribute `final_fit`.
+def _load_predictor(config: dict, checkpoint_dir: str, task: estimators.Task) -> Predictor:
+    """The fitted pipelines of a checkpoint (one per fold, averaged) as a `Predictor` for `hpo ensemble`."""
+    models = trial.load_state(checkpoint_dir)["models"]
+    splits = datasets.from_config(config, task, DEFAULT_DATASET[task])
+    n_classes = splits.n_classes
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        with _fitting(config):
+            if task == "regression":
+                return np.mean([m.predict(X) for m in models], axis=0)
+            return np.mean([_probabilities(m, X, n_classes) for m in models], axis=0)
+
+    return Predictor(task, n_classes, predict, splits.X_test, splits.y_test)
+
+
+def _probabilities(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class probabilities in columns 0..n_classes-1; one-hot labels for a model without `predict_proba`."""
+    if not hasattr(model, "predict_proba"):
+        return one_hot(model.predict(X), n_classes)
+    out = np.zeros((len(X), n_classes))
+    out[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(X)
+    return out
+
+
+def load_predictor_classifier(config: dict, checkpoint_dir: str) -> Predictor:
+    """`sklearn_classifier`'s checkpoint as a predictor of class probabilities."""
+    return _load_predictor(config, checkpoint_dir, "classification")
+
+
+def load_predictor_regressor(config: dict, checkpoint_dir: str) -> Predictor:
+    """`sklearn_regressor`'s checkpoint as a predictor of values."""
+    return _load_predictor(config, checkpoint_dir, "regression")
+
+
+# `hpo train --from-best` finds a trainable's final fit as its attribute `final_fit`, `hpo ensemble` its
+# checkpoints' models through `load_predictor`.
 sklearn_classifier.final_fit = final_fit_classifier  # type: ignore[attr-defined]
 sklearn_regressor.final_fit = final_fit_regressor  # type: ignore[attr-defined]
+sklearn_classifier.load_predictor = load_predictor_classifier  # type: ignore[attr-defined]
+sklearn_regressor.load_predictor = load_predictor_regressor  # type: ignore[attr-defined]
 

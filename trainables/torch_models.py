@@ -30,6 +30,7 @@ from torch import nn
 from orchestrator import trial
 from trainables import datasets, torch_nets
 from trainables.artifacts import CARD_FILE, write_card
+from trainables.predictors import Predictor
 from trainables.preprocessing import build_scaler, scaler_name
 from trainables.threads import limited_threads
 from trainables.torch_optim import build_optimizer, build_schedule
@@ -226,9 +227,41 @@ def final_fit_cnn(config: dict, out_dir: str) -> dict[str, float]:
     return _final_fit(config, out_dir, "cnn")
 
 
-# `hpo train --from-best` finds a trainable's final fit as its attribute `final_fit`.
+def _load_predictor(config: dict, checkpoint_dir: str, net: str) -> Predictor:
+    """A checkpoint's network, with the scaler its trial fitted on the training rows, for `hpo ensemble`."""
+    problem = _problem(config, net, final=False)
+    splits = datasets.from_config(dict(config), None, "digits")
+    model = _network(config, net, problem.X_fit.shape[1], problem.n_outputs, problem.image_shape)
+    model.load_state_dict(trial.load_state(checkpoint_dir)["model"])
+    model.eval()
+
+    @torch.no_grad()
+    def predict(X: np.ndarray) -> np.ndarray:
+        rows = problem.scaler.transform(X) if problem.scaler is not None else X
+        output = model(torch.as_tensor(np.asarray(rows, dtype=np.float32)))
+        if problem.task == "classification":
+            return torch.softmax(output, dim=1).numpy()
+        return output.squeeze(1).numpy() * problem.y_std + problem.y_mean
+
+    return Predictor(problem.task, splits.n_classes, predict, splits.X_test, splits.y_test)
+
+
+def load_predictor_mlp(config: dict, checkpoint_dir: str) -> Predictor:
+    """`torch_mlp`'s checkpoint as a predictor."""
+    return _load_predictor(config, checkpoint_dir, "mlp")
+
+
+def load_predictor_cnn(config: dict, checkpoint_dir: str) -> Predictor:
+    """`torch_cnn`'s checkpoint as a predictor."""
+    return _load_predictor(config, checkpoint_dir, "cnn")
+
+
+# `hpo train --from-best` finds a trainable's final fit as its attribute `final_fit`, `hpo ensemble` its
+# checkpoints' models through `load_predictor`.
 torch_mlp.final_fit = final_fit_mlp  # type: ignore[attr-defined]
 torch_cnn.final_fit = final_fit_cnn  # type: ignore[attr-defined]
+torch_mlp.load_predictor = load_predictor_mlp  # type: ignore[attr-defined]
+torch_cnn.load_predictor = load_predictor_cnn  # type: ignore[attr-defined]
 
 
 def load_final_model(out_dir: str | Path) -> tuple[nn.Module, Any | None, dict[str, Any]]:

@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "orchestrator.cli.report_commands",    # report, ls
     "orchestrator.cli.dashboard_commands", # dashboard
     "orchestrator.cli.schema_commands",    # schema
+    "orchestrator.cli.reuse_commands",     # ensemble
 )
 
 

@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("spec", help="the sweep's YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                           help="override a spec key, e.g. search.num_samples=8 (repeatable)")
+    validate.add_argument("--resume", action="store_true",
+                          help="also say how many trials resuming the stored sweep would add")
+    validate.add_argument("--storage", help="storage root of the stored sweep, overriding the spec")
     validate.set_defaults(func=cmd_validate)
 
     run = subparsers.add_parser("run", help="run a sweep (embedded local Ray by default)",
@@ -92,6 +95,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     build_search_algorithm(spec, param_space_of(spec))  # compiles the space, or says why not
     print("\n".join(summary(spec)))
+    if args.resume:
+        from orchestrator.runner.extension import extension_line
+
+        print(extension_line(spec, args.storage))
     return 0
 
 

@@ -98,3 +98,10 @@ def resolve_final_fit(ref: str) -> FinalFit | None:
     """`final_fit(config, out_dir) -> test metrics` of the trainable `ref` names, or None."""
     final_fit = getattr(resolve(ref), "final_fit", None)
     return final_fit if callable(final_fit) else None
+
+
+def resolve_predictor_loader(ref: str) -> Callable[[dict, str], Any] | None:
+    """`load_predictor(config, checkpoint_dir) -> predictor` of the trainable `ref` names (what `hpo ensemble`
+    asks of it: see `trainables.predictors`), or None."""
+    loader = getattr(resolve(ref), "load_predictor", None)
+    return loader if callable(loader) else None

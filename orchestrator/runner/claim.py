@@ -6,6 +6,7 @@ import pyarrow.fs as pafs
 
 from orchestrator.errors import UserInputError
 from orchestrator.redaction import redact
+from orchestrator.runner.extension import check_extension
 from orchestrator.runner.resume import check_resumable, read_stored_spec
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation, preflight, resolve_storage
@@ -28,7 +29,9 @@ def claim_sweep(sweep: StorageLocation, spec: Spec, *, resume: bool, fresh: bool
     if resume and not exists:
         raise UserInputError(f"nothing to resume: no sweep at {sweep.display}")
     if resume:
-        check_resumable(read_stored_spec(sweep), redact(spec.raw), sweep.display)
+        stored = read_stored_spec(sweep)
+        check_resumable(stored, redact(spec.raw), sweep.display)
+        check_extension(stored, spec, sweep.display)
     if exists and not resume:
         if not fresh:
             raise UserInputError(f"{sweep.display} already holds a sweep: add --resume to continue it, "

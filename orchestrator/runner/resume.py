@@ -11,10 +11,10 @@ from orchestrator.storage import StorageLocation
 from orchestrator.storage.sweep_folder import SPEC_FILE
 
 # Keys whose change would make old and new trials incomparable; everything else
-# (time budget, concurrency, retries, resources, storage options, description) may change.
+# (num_samples upwards, time budget, concurrency, retries, resources, storage options, description) may change.
 RESULT_KEYS: tuple[tuple[str, ...], ...] = (
     ("trainable",), ("metric",), ("mode",), ("config",), ("space",),
-    ("search", "method"), ("search", "num_samples"), ("search", "seed"),
+    ("search", "method"), ("search", "seed"),  # num_samples may grow: runner.extension
     *(("search", entry.options_key) for entry in SEARCHERS.values() if entry.options_key),
     ("early_stopping",),
 )

@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence, TextIO
 from orchestrator.errors import UserInputError
 from orchestrator.redaction import redact, split_secrets
 from orchestrator.runner.claim import claim_sweep, sweep_location
+from orchestrator.runner.extension import expected_trials
 from orchestrator.runner.guard import guard
 from orchestrator.runner.outcome import SweepInterrupted, judge, resume_hint
 from orchestrator.runner.publication import publish
@@ -16,6 +17,7 @@ from orchestrator.runner.ray_session import log_path, ray_session, without_missi
 from orchestrator.runner.resume import write_stored_spec
 from orchestrator.runner.sweep_watch import SweepWatch
 from orchestrator.runner.tuner import TrialName, build_tuner, fit, param_space_of
+from orchestrator.runner.warm_start import load_warm_start
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
 from orchestrator.storage.lease import Lease, hold_lease
@@ -55,15 +57,6 @@ def resolve_trainable(ref: str) -> Callable[[dict], None]:
         raise UserInputError(f"trainable: {exc}") from None
 
 
-def expected_trials(spec: Spec) -> int | None:
-    """How many trials the spec asks for (grid search: the grid's points times `num_samples`)."""
-    from orchestrator.space import grid_size
-
-    if spec.search.method == "grid":
-        return grid_size(spec.space) * spec.search.num_samples
-    return spec.search.num_samples
-
-
 def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = None, resume: bool = False,
               fresh: bool = False, stream: TextIO | None = None, callbacks: Sequence[Any] = ()) -> SweepResult:
     """Run (or resume) the sweep `spec` describes and publish its best checkpoint; `callbacks` are Ray Tune
@@ -80,7 +73,10 @@ def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], 
                 callbacks: Sequence[Any]) -> SweepResult:
     out = stream or sys.stdout
     _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
+    warm = None if resume else load_warm_start(spec)  # a resumed searcher holds them already
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
+    if warm is not None:
+        out.write(warm.line(spec.search.method) + "\n")
     log_file = log_path(sweep)
     watch = SweepWatch()
     try:
@@ -90,9 +86,8 @@ def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], 
                 lease.announce_dashboard(dashboard)
             spec = without_missing_gpus(spec, local=address is None, stream=out)
             tuner = build_tuner(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets),
-                                [*callbacks, watch], resume=resume)
-            if not resume:
-                write_stored_spec(sweep, redact(spec.raw))
+                                [*callbacks, watch], resume=resume, warm=warm)
+            write_stored_spec(sweep, redact(spec.raw))  # on resume too: an extended sweep keeps its num_samples
             results, elapsed_s = fit(tuner)
     except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C
         raise SweepInterrupted(resume_hint(spec, sweep, storage)) from None

@@ -6,18 +6,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from orchestrator.compat import replace_restored_callbacks
+from orchestrator.compat import extend_sample_budget, replace_restored_callbacks
 from orchestrator.redaction import split_secrets
+from orchestrator.runner.extension import expected_trials
 from orchestrator.runner.ray_session import own_loggers
+from orchestrator.runner.warm_start import WarmStart, tell
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
 
 
-def build_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list, *, resume: bool) -> Any:
+def build_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list, *, resume: bool,
+                warm: WarmStart | None = None) -> Any:
     """The Tuner that runs `trainable` over the spec's space into `sweep` (restored from it when `resume`), with
-    `callbacks` (Ray Tune callbacks; those that are also stoppers can end the sweep)."""
-    build = _restore_tuner if resume else _new_tuner
-    return build(spec, sweep, trainable, callbacks)
+    `callbacks` (Ray Tune callbacks; those that are also stoppers can end the sweep); a new one's searcher is told
+    the `warm` start's observations."""
+    if resume:
+        return _restore_tuner(spec, sweep, trainable, callbacks)
+    return _new_tuner(spec, sweep, trainable, callbacks, warm)
 
 
 def fit(tuner: Any) -> tuple[Any, float]:
@@ -73,7 +78,8 @@ class TrialName:
         return f"{self.sweep}_{trial.trial_id}"
 
 
-def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list) -> Any:
+def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callbacks: list,
+               warm: WarmStart | None) -> Any:
     from ray import tune
 
     from orchestrator.schedulers import build_scheduler
@@ -81,9 +87,11 @@ def _new_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, callback
 
     param_space = param_space_of(spec)
     parts = _tuner_parts(spec, sweep, trainable, callbacks)
+    search_alg = build_search_algorithm(spec, param_space)
+    tell(search_alg, warm)
     tune_config = tune.TuneConfig(
         metric=spec.metric, mode=spec.mode,
-        search_alg=build_search_algorithm(spec, param_space),
+        search_alg=search_alg,
         scheduler=build_scheduler(spec),
         num_samples=spec.search.num_samples,
         time_budget_s=spec.time_budget_s,
@@ -104,6 +112,7 @@ def _restore_tuner(spec: Spec, sweep: StorageLocation, trainable: Callable, call
     tuner = tune.Tuner.restore(sweep.path, parts["trainable"], resume_unfinished=True, resume_errored=True,
                                param_space=param_space_of(spec), storage_filesystem=sweep.filesystem)
     replace_restored_callbacks(tuner, parts["run_config"].callbacks, parts["run_config"].stop)
+    extend_sample_budget(tuner, expected_trials(spec) or 0)  # a larger num_samples: only the extra trials run
     return tuner
 
 

@@ -20,6 +20,8 @@ SEARCH = Section((
     Option("num_samples", Integer(minimum=1), None, "trials (under grid: repeats of the grid); 10, or 1 for grid"),
     Option("max_concurrent", Integer(minimum=0), 0, "trials at once; 0: as many as resources allow"),
     Option("seed", Integer(minimum=0, maximum=MAX_SEED), None, "seeds the searcher"),
+    Option("warm_start", TextList(), None, "earlier sweeps (URIs) whose finished trials that fit this space are "
+           "told to the bayes searcher before it suggests (grid and random do not use them yet)"),
     *(Option(entry.options_key, Section(entry.options), None, f"options of search.method {entry.name}")
       for entry in SEARCHERS.values() if entry.options_key),
 ))

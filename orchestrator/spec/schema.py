@@ -34,6 +34,7 @@ class SearchSettings:
     max_concurrent: int = 0          # 0: as many as resources allow
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # the method's, from search.<options key>
+    warm_start: tuple[str, ...] = ()  # sweep URIs whose finished trials are reused (runner.warm_start)
 
     @property
     def bayes(self) -> dict[str, Any]:
@@ -337,7 +338,8 @@ def _search(top: _Reader) -> SearchSettings:
     method = reader.read("method")
     searcher = SEARCHERS[method]
     settings = SearchSettings(method=method, num_samples=reader.read("num_samples", searcher.default_num_samples),
-                              max_concurrent=reader.read("max_concurrent"), seed=reader.read("seed"))
+                              max_concurrent=reader.read("max_concurrent"), seed=reader.read("seed"),
+                              warm_start=reader.read("warm_start"))
     for owner in SEARCHERS.values():
         if owner.options_key is None:
             continue

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from orchestrator.storage.fetch import fetch_published
 from orchestrator.storage.integrity import is_plain_token
 from orchestrator.storage.location import StorageLocation, resolve_storage
-from orchestrator.storage.sweep_folder import Manifest, best_folder
+from orchestrator.storage.sweep_folder import Manifest, Published, best_folder
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def load_best(sweep_uri: str, *, to_dir: str | os.PathLike[str] | None = None,
     manifest = Manifest.read(folder)
     checkpoint_path = None
     if manifest.checkpoint_dir:
-        target = Path(to_dir) if to_dir is not None else _cache_dir(folder, manifest)
+        target = Path(to_dir) if to_dir is not None else cache_dir(folder, manifest)
         checkpoint_path = fetch_published(folder, manifest, target, force=force)
     return BestTrial(
         config=manifest.config,
@@ -69,11 +69,11 @@ def load_best(sweep_uri: str, *, to_dir: str | os.PathLike[str] | None = None,
     )
 
 
-def _cache_dir(folder: StorageLocation, manifest: Manifest) -> Path:
-    """`$HPO_CACHE_DIR` (default ~/.cache/hpo)/best/<hash of the location>/<version>, the version hashed unless it is a
+def cache_dir(folder: StorageLocation, manifest: Published, kind: str = "best") -> Path:
+    """`$HPO_CACHE_DIR` (default ~/.cache/hpo)/<kind>/<hash of the location>/<version>, the version hashed unless it is a
     plain token: nothing a manifest says can move the folder out of the cache."""
     base = Path(os.environ.get("HPO_CACHE_DIR") or Path.home() / ".cache" / "hpo")
     key = hashlib.sha256(folder.display.encode()).hexdigest()[:16]
     version = manifest.version
     leaf = version if is_plain_token(version) else "v-" + hashlib.sha256(str(version).encode()).hexdigest()[:16]
-    return base / "best" / key / leaf
+    return base / kind / key / leaf

@@ -28,8 +28,11 @@ BEST_MANIFEST = "best.json"
 CHECKPOINT_PREFIX = "checkpoint-"
 FINAL_FOLDER = "final"
 FINAL_MANIFEST = "final.json"
+ENSEMBLE_FOLDER = "ensemble"
+ENSEMBLE_MANIFEST = "ensemble.json"
+MEMBERS_PREFIX = "members-"
 MODEL_PREFIX = "model-"
-PUBLISHED_FOLDERS = (BEST_FOLDER, FINAL_FOLDER)   # ours; every other sub-folder is Ray's
+PUBLISHED_FOLDERS = (BEST_FOLDER, FINAL_FOLDER, ENSEMBLE_FOLDER)   # ours; every other sub-folder is Ray's
 PARAMS_FILE, RESULT_FILE, ERROR_FILE = "params.json", "result.json", "error.txt"   # in each trial folder
 STATE_PREFIX, STATE_SUFFIX = "experiment_state-", ".json"
 FORMAT_VERSION = 1   # of the manifests; bump when a field changes meaning
@@ -127,6 +130,29 @@ class FinalManifest(Published):
     best_metric: dict[str, Any] = field(default_factory=dict)   # {metric: value} of that best trial
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnsembleManifest(Published):
+    """`ensemble/ensemble.json`: the top trials whose best checkpoints predict together (`hpo ensemble`), one
+    sub-folder per member, and the test scores of the single best and of the ensemble."""
+
+    FILE: ClassVar[str] = ENSEMBLE_MANIFEST
+    PREFIX: ClassVar[str] = MEMBERS_PREFIX
+
+    method: str | None = None                              # mean | vote (mean of values for regression)
+    task: str | None = None                                # classification | regression
+    trainable: str | None = None
+    metric: str | None = None
+    mode: str | None = None
+    sweep_uri: str | None = None
+    members: list[dict[str, Any]] = field(default_factory=list)   # trial_id, folder, config, metric_value
+    test_scores: dict[str, Any] = field(default_factory=dict)     # {"single_best": .., "ensemble": .., "score": ..}
+
+
+def ensemble_folder(sweep: StorageLocation) -> StorageLocation:
+    """`<sweep>/ensemble`, where `hpo ensemble` publishes."""
+    return sweep.join(ENSEMBLE_FOLDER)
+
+
 # --- Ray Tune's experiment state ---------------------------------------------------------------------------------
 # Ray-private: the JSON TuneController.save_to_dir writes (checked against ray 2.60.0). Its `trial_data` is a list of
 # [trial JSON, runtime JSON] pairs; a trial JSON holds trial_id, status, config and relative_logdir, with values Ray
@@ -139,6 +165,7 @@ class RayTrial:
     status: str | None
     config: dict[str, Any] | None
     folder: str | None   # its folder's name in the sweep
+    last_result: dict[str, Any] | None = None   # the last result it reported (Ray's runtime JSON)
 
 
 def is_experiment_state(name: str) -> bool:
@@ -165,8 +192,30 @@ def ray_trials(state: Any) -> dict[str, RayTrial]:
         config = trial.get("config")
         found[trial["trial_id"]] = RayTrial(status=trial.get("status"),
                                             config=_plain(config) if isinstance(config, dict) else None,
-                                            folder=trial.get("relative_logdir"))
+                                            folder=trial.get("relative_logdir"), last_result=_last_result(entry))
     return found
+
+
+def _last_result(entry: Any) -> dict[str, Any] | None:
+    """The `last_result` of a trial's runtime JSON (the second item of its `trial_data` pair), if any."""
+    try:
+        runtime = json.loads(entry[1]) if isinstance(entry[1], str) else entry[1]
+    except (ValueError, TypeError, IndexError):
+        return None
+    result = runtime.get("last_result") if isinstance(runtime, dict) else None
+    return result if isinstance(result, dict) else None
+
+
+def read_ray_trials(sweep: StorageLocation) -> dict[str, RayTrial]:
+    """trial id -> RayTrial from the sweep's newest experiment-state file, local or S3 (none without one)."""
+    import pyarrow.fs as pafs
+
+    listing = sweep.filesystem.get_file_info(pafs.FileSelector(sweep.path, allow_not_found=True))
+    newest = newest_experiment_state(info.base_name for info in listing)
+    if newest is None:
+        return {}
+    with sweep.filesystem.open_input_stream(f"{sweep.path}/{newest}") as stream:
+        return ray_trials(json.loads(stream.read().decode("utf-8")))
 
 
 def _plain(value: Any) -> Any:

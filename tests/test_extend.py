@@ -1,0 +1,77 @@
+"""Extending a finished sweep: `hpo run SPEC --resume --set search.num_samples=N` runs only the extra trials, and
+the Bayesian searcher keeps what it was told."""
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+from orchestrator.cli.main import main
+
+SPEC = """\
+name: {name}
+trainable: sweep_trainables:quadratic
+metric: score
+mode: max
+config: {{epochs: 1}}
+space: {{x: {{uniform: [0, 6]}}{extra}}}
+search: {search}
+"""
+BAYES_SPEC = SPEC.format(name="ext", extra="", search="{method: bayes, num_samples: 4, seed: 3, max_concurrent: 1, "
+                                                       "bayes: {n_initial_points: 3}}")
+GRID_SPEC = SPEC.format(name="extgrid", extra=", y: {grid: [-1, 0]}", search="{method: grid, num_samples: 1, seed: 1}")
+
+
+def trials_of(sweep: Path) -> dict[str, str]:
+    """trial folder -> its result.json: a trial that ran again would have more rows, with other timestamps."""
+    return {p.parent.name: p.read_text() for p in sweep.glob("*/result.json")}
+
+
+def searcher_observations(sweep: Path) -> list:
+    """The observations SkOptSearch saved with the experiment state."""
+    [state_file] = sorted(sweep.glob("searcher-state-*.pkl"))[-1:]
+    with open(state_file, "rb") as f:
+        return pickle.load(f)["_observations"]
+
+
+def first_run(tmp_path: Path, text: str, name: str) -> tuple[Path, Path, Path, dict[str, str]]:
+    """Run the sweep `text` once: its spec file, storage root, folder and trials."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    storage = tmp_path / "runs"
+    assert main(["run", str(spec), "--storage", str(storage), "--quiet"]) == 0
+    return spec, storage, storage / name, trials_of(storage / name)
+
+
+def test_extending_a_finished_bayes_sweep_runs_only_the_extra_trials(ray_local, tmp_path, capsys):
+    spec, storage, sweep, before = first_run(tmp_path, BAYES_SPEC, "ext")
+    assert len(before) == 4 and len(searcher_observations(sweep)) == 4
+
+    assert main(["validate", str(spec), "--storage", str(storage), "--resume",
+                 "--set", "search.num_samples=7"]) == 0
+    assert "resume: 4 trials stored, 3 new" in capsys.readouterr().out
+
+    assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
+                 "--set", "search.num_samples=7"]) == 0
+    after = trials_of(sweep)
+    assert len(after) == 7
+    assert {name: after[name] for name in before} == before  # the old trials did not run again
+    observations = searcher_observations(sweep)
+    assert len(observations) == 7  # told the 4 old ones (restored) and the 3 new
+    xs = [json.loads((sweep / name / "params.json").read_text())["x"] for name in after]
+    assert len(set(xs)) == 7
+
+
+def test_a_grid_extends_by_repeats_and_num_samples_may_not_shrink(ray_local, tmp_path, capsys):
+    spec, storage, sweep, before = first_run(tmp_path, GRID_SPEC, "extgrid")
+    assert len(before) == 2
+    assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
+                 "--set", "search.num_samples=3"]) == 0
+    after = trials_of(sweep)
+    assert len(after) == 6 and {name: after[name] for name in before} == before
+    ys = sorted(json.loads((sweep / name / "params.json").read_text())["y"] for name in after)
+    assert ys == [-1, -1, -1, 0, 0, 0]
+    capsys.readouterr()
+    assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
+                 "--set", "search.num_samples=2"]) == 2
+    assert "search.num_samples may only grow" in capsys.readouterr().err
