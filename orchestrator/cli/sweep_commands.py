@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--resume", action="store_true", help="continue the sweep stored at <storage>/<name>")
     run.add_argument("--fresh", action="store_true", help="replace an existing sweep of the same name")
     run.add_argument("--quiet", action="store_true", help="one line per finished trial, no live view")
+    run.add_argument("--verbose", action="store_true",
+                     help="end with the time of each phase (start Ray, first trial, sweep, shutdown, publish)")
     run.set_defaults(func=cmd_run)
 
 
@@ -103,4 +105,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.write(f"published: {result.published_uri}\n")
     out.write(f"reuse it: hpo best {result.sweep_uri}\n")
     out.write(f"full log: {result.log_file}\n")
+    if args.verbose:
+        out.write("phase timings:\n" + "".join(line + "\n" for line in result.phase_timings))
     return 0

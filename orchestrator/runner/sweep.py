@@ -10,6 +10,7 @@ from orchestrator.errors import UserInputError
 from orchestrator.redaction import redact, split_secrets
 from orchestrator.runner.claim import claim_sweep, sweep_location
 from orchestrator.runner.guard import guard
+from orchestrator.runner.phase_timer import FirstTrialClock, PhaseTimer
 from orchestrator.runner.outcome import SweepInterrupted, judge, resume_hint
 from orchestrator.runner.publication import publish
 from orchestrator.runner.ray_session import log_path, ray_session, without_missing_gpus
@@ -41,6 +42,7 @@ class SweepResult:
     failures: dict[str, str] = field(default_factory=dict)   # trial id -> first line of its error
     dashboard_url: str | None = None
     log_file: str | None = None
+    phase_timings: list[str] = field(default_factory=list)  # lines of the phase table (also in hpo.log)
 
 
 def resolve_trainable(ref: str) -> Callable[[dict], None]:
@@ -72,26 +74,29 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
     _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
     log_file = log_path(sweep)
-    watch = SweepWatch()
+    watch, timer = SweepWatch(), PhaseTimer()
     try:
-        with ray_session(spec, address, log_file) as dashboard:
+        with ray_session(spec, address, log_file, timer) as dashboard:
             if dashboard:
                 out.write(f"dashboard: {dashboard}\n")
             spec = without_missing_gpus(spec, local=address is None, stream=out)
             tuner = build_tuner(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets),
-                                [*callbacks, watch], resume=resume)
+                                [*callbacks, watch, FirstTrialClock(timer)], resume=resume)
             if not resume:
                 write_stored_spec(sweep, redact(spec.raw))
-            results, elapsed_s = fit(tuner)
+            with timer.phase("sweep"):
+                results, elapsed_s = fit(tuner)
     except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C
         raise SweepInterrupted(resume_hint(spec, sweep, storage)) from None
     finished = judge(results, watch, spec, expected=expected_trials(spec), elapsed_s=elapsed_s,
                      hint=lambda: resume_hint(spec, sweep, storage))
-    manifest, published = publish(spec, sweep, finished, secrets)
+    with timer.phase("publish"):
+        manifest, published = publish(spec, sweep, finished, secrets)
+    timer.write(log_file)
     best = finished.best
     return SweepResult(
         name=spec.name, sweep_uri=sweep.uri, metric=spec.metric, mode=spec.mode,
         best_config=manifest.config, best_metric=best.metric_value, best_trial_id=best.trial_id,
         best_iteration=best.iteration, published_uri=published, num_trials=finished.num_trials,
-        failures=finished.failures, dashboard_url=dashboard, log_file=str(log_file),
+        failures=finished.failures, dashboard_url=dashboard, log_file=str(log_file), phase_timings=timer.lines(),
     )
