@@ -13,6 +13,7 @@ from typing import Any, Iterator, TextIO
 from orchestrator.compat import dashboard_address
 from orchestrator.errors import UserInputError
 from orchestrator.runner.code_shipping import staged_sweep
+from orchestrator.runner.job_driver import in_ray_job
 from orchestrator.runner.phase_timer import PhaseTimer
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
@@ -189,7 +190,7 @@ def cluster_code(spec: Spec, address: str | None) -> Iterator[dict[str, Any] | N
     joining = join_target(address)
     settings = spec.runtime_env
     wanted = settings.working_dir or settings.py_modules or settings.pip or settings.env_vars
-    if not joining or not wanted or not spec.source_file or os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):
+    if not joining or not wanted or not spec.source_file or in_ray_job():
         yield None
         return
     with staged_sweep(spec, Path(spec.source_file)) as staged:  # kept until Ray has uploaded it

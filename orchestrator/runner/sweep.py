@@ -10,6 +10,7 @@ from orchestrator.errors import UserInputError
 from orchestrator.redaction import redact, split_secrets
 from orchestrator.runner.claim import claim_sweep, sweep_location
 from orchestrator.runner.guard import guard
+from orchestrator.runner.job_driver import leave_job_working_dir
 from orchestrator.runner.phase_timer import FirstTrialClock, PhaseTimer
 from orchestrator.runner.outcome import SweepInterrupted, judge, resume_hint
 from orchestrator.runner.publication import publish
@@ -71,6 +72,7 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
     out = stream or sys.stdout
     sweep = sweep_location(spec, storage)
     trainable = resolve_trainable(spec.trainable)
+    leave_job_working_dir()
     _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
     log_file = log_path(sweep)
