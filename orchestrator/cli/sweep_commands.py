@@ -87,7 +87,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.api import run_sweep
+    from orchestrator.runner.phase_timer import process_age_s
 
+    before_run = process_age_s()
     spec = load_spec(args.spec, args.overrides)
     print(f"hpo: sweep {spec.name}: {spec.search.method} search, "
           f"early stopping {spec.early_stopping.method}", flush=True)
@@ -107,4 +109,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.write(f"full log: {result.log_file}\n")
     if args.verbose:
         out.write("phase timings:\n" + "".join(line + "\n" for line in result.phase_timings))
+        if before_run is not None:
+            out.write(f"  {'before the run':<22} {before_run:7.2f} s   (interpreter start and imports)\n")
     return 0

@@ -52,13 +52,23 @@ class PhaseTimer:
             f.write(f"{stamp} INFO hpo: {PHASE_LOG_PREFIX}\n" + "".join(line + "\n" for line in self.lines()))
 
 
-class FirstTrialClock(Callback):
-    """A Ray Tune callback that records, as phase `first trial started`, how long after the fit began the first
-    trial started running."""
+def process_age_s() -> float | None:
+    """Seconds since this process started (the CLI's interpreter start, imports, reading the spec), if the OS says."""
+    try:
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process().create_time())
+    except Exception:  # noqa: BLE001 - a missing figure, not an error
+        return None
+
+
+class SweepClock(Callback):
+    """A Ray Tune callback that records, as phases, how long after the fit began the first trial started running
+    (`first trial started`) and how long the fit took to return after its last trial ended (`sweep wind-down`)."""
 
     def __init__(self, timer: PhaseTimer) -> None:
         self._timer = timer
-        self._began = time.monotonic()
+        self._began = self._ended = time.monotonic()
 
     def setup(self, **info: Any) -> None:
         self._began = time.monotonic()
@@ -66,6 +76,13 @@ class FirstTrialClock(Callback):
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         if "first trial started" not in self._timer.phases:
             self._timer.record("first trial started", time.monotonic() - self._began)
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self._ended = time.monotonic()
+
+    def wind_down(self) -> None:
+        """Call as the fit returns: records `sweep wind-down`."""
+        self._timer.record("sweep wind-down", time.monotonic() - self._ended)
 
     def __getstate__(self) -> dict[str, Any]:   # Ray pickles callbacks into its experiment state
         return {}

@@ -11,7 +11,7 @@ from orchestrator.redaction import redact, split_secrets
 from orchestrator.runner.claim import claim_sweep, sweep_location
 from orchestrator.runner.guard import guard
 from orchestrator.runner.job_driver import leave_job_working_dir
-from orchestrator.runner.phase_timer import FirstTrialClock, PhaseTimer
+from orchestrator.runner.phase_timer import PhaseTimer, SweepClock
 from orchestrator.runner.outcome import SweepInterrupted, judge, resume_hint
 from orchestrator.runner.publication import publish
 from orchestrator.runner.ray_session import log_path, ray_session, without_missing_gpus
@@ -77,17 +77,19 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
     log_file = log_path(sweep)
     watch, timer = SweepWatch(), PhaseTimer()
+    clock = SweepClock(timer)
     try:
         with ray_session(spec, address, log_file, timer) as dashboard:
             if dashboard:
                 out.write(f"dashboard: {dashboard}\n")
             spec = without_missing_gpus(spec, local=address is None, stream=out)
             tuner = build_tuner(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets),
-                                [*callbacks, watch, FirstTrialClock(timer)], resume=resume)
+                                [*callbacks, watch, clock], resume=resume)
             if not resume:
                 write_stored_spec(sweep, redact(spec.raw))
             with timer.phase("sweep"):
                 results, elapsed_s = fit(tuner)
+            clock.wind_down()
     except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C
         raise SweepInterrupted(resume_hint(spec, sweep, storage)) from None
     finished = judge(results, watch, spec, expected=expected_trials(spec), elapsed_s=elapsed_s,
