@@ -3,6 +3,7 @@ run, phase timings in hpo.log and `--verbose`, and two bad inputs the spec used 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -100,6 +101,13 @@ def test_stale_cluster_file_neither_delays_a_run_nor_hangs_auto(tmp_path: Path) 
     """A `ray_current_cluster` left by a killed cluster: `hpo run` starts its own Ray without asking that address
     and writes its phase timings; `--address auto` fails in seconds with one line naming the file."""
     ray_tmp = Path(f"/tmp/hpo-st-{os.getpid()}")   # short: Ray's socket paths live under it
+    try:
+        _stale_file_case(tmp_path, ray_tmp)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def _stale_file_case(tmp_path: Path, ray_tmp: Path) -> None:
     (ray_tmp / "ray").mkdir(parents=True, exist_ok=True)
     listener = Listener()
     cluster_file = ray_tmp / "ray" / "ray_current_cluster"
@@ -128,3 +136,31 @@ def _dead_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_running_local_cluster_is_joined_only_with_address(tmp_path: Path) -> None:
+    """With a `ray start` cluster on this machine, `hpo run` still starts its own Ray; `--address auto` joins it."""
+    from test_cluster import free_port, kill_pids, processes_of
+
+    ray_tmp = Path(f"/tmp/hpo-lc-{os.getpid()}")
+    env = {**_env(tmp_path, ray_tmp), "RAY_AUTH_MODE": "disabled"}
+    dashboard_port = free_port()
+    started = subprocess.run(
+        [str(Path(sys.executable).parent / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1",
+         "--port", str(free_port()), "--dashboard-port", str(dashboard_port), "--dashboard-host", "127.0.0.1",
+         "--ray-client-server-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port()),
+         "--num-cpus", "1", "--object-store-memory", "150000000", "--disable-usage-stats"],
+        env=env, capture_output=True, text=True, timeout=180)
+    try:
+        assert started.returncode == 0, started.stderr[-2000:]
+        assert (ray_tmp / "ray" / "ray_current_cluster").is_file()
+        spec = write_spec(tmp_path)
+        own = hpo_run(spec, env)
+        assert own.returncode == 0, own.stderr[-2000:]
+        assert "dashboard: http" in own.stdout and f":{dashboard_port}\n" not in own.stdout
+        joined = hpo_run(spec, env, "--address", "auto", "--fresh")
+        assert joined.returncode == 0, joined.stderr[-2000:]
+        assert f"dashboard: http://127.0.0.1:{dashboard_port}\n" in joined.stdout
+    finally:
+        kill_pids(processes_of(str(ray_tmp)), 9)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
