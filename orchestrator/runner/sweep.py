@@ -92,11 +92,13 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
             clock.wind_down()
     except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C
         raise SweepInterrupted(resume_hint(spec, sweep, storage)) from None
-    finished = judge(results, watch, spec, expected=expected_trials(spec), elapsed_s=elapsed_s,
-                     hint=lambda: resume_hint(spec, sweep, storage))
-    with timer.phase("publish"):
-        manifest, published = publish(spec, sweep, finished, secrets)
-    timer.write(log_file)
+    try:
+        finished = judge(results, watch, spec, expected=expected_trials(spec), elapsed_s=elapsed_s,
+                         hint=lambda: resume_hint(spec, sweep, storage))
+        with timer.phase("publish"):
+            manifest, published = publish(spec, sweep, finished, secrets)
+    finally:
+        timer.write(log_file)   # a failed or interrupted sweep's timings too
     best = finished.best
     return SweepResult(
         name=spec.name, sweep_uri=sweep.uri, metric=spec.metric, mode=spec.mode,
