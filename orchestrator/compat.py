@@ -4,6 +4,7 @@ file to check. Checked against ray 2.60.0 and scikit-optimize 0.10.2; nothing is
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 # Ray's logger for "Uploading package ..." lines while a job's runtime_env is shipped (no public name for it).
@@ -26,6 +27,14 @@ def dashboard_address() -> str | None:
     import ray
 
     return ray._private.worker.global_worker.node.address_info.get("webui_url")
+
+
+def ray_cluster_file() -> Path:
+    """The file in which `ray start` names the cluster that `ray.init(address="auto")` joins: Ray's default temp dir
+    (RAY_TMPDIR, TMPDIR or /tmp, then ray/) holds `ray_current_cluster`; Ray has no public name for it."""
+    from ray._common.utils import get_ray_address_file
+
+    return Path(get_ray_address_file(None))
 
 
 def replace_restored_callbacks(tuner: Any, callbacks: list, stop: Any) -> None:

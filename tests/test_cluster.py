@@ -192,8 +192,8 @@ class LocalCluster:
             env["RAY_AUTH_MODE"] = "disabled"
         return env
 
-    def _start(self, name: str, args: list[str]) -> Node:
-        node = Node(name, self.root / name)
+    def _start(self, name: str, args: list[str], temp_dir: Path | None = None) -> Node:
+        node = Node(name, temp_dir or self.root / name)
         self.nodes.append(node)   # before starting: a half-started node is still stopped
         common = ["--node-ip-address", "127.0.0.1", "--temp-dir", str(node.temp_dir),
                   "--dashboard-agent-listen-port", str(free_port()), "--object-store-memory", "150000000",
@@ -209,9 +209,12 @@ class LocalCluster:
             "--dashboard-host", "127.0.0.1", "--ray-client-server-port", str(free_port()),
             "--num-cpus", str(num_cpus), "--num-gpus", str(num_gpus)])
 
-    def add_worker(self, name: str, num_cpus: int, num_gpus: int = 0) -> Node:
+    def add_worker(self, name: str, num_cpus: int, num_gpus: int = 0, *, share_head_temp_dir: bool = False) -> Node:
+        """A worker node; `share_head_temp_dir`: in the head's temp dir, as `ray start` without --temp-dir does on
+        one machine (the nodes then share the session folder and its unpacked runtime_env packages)."""
         node = self._start(name, ["--address", f"127.0.0.1:{self.gcs_port}", "--num-cpus", str(num_cpus),
-                                  "--num-gpus", str(num_gpus)])
+                                  "--num-gpus", str(num_gpus)],
+                           temp_dir=self.nodes[0].temp_dir if share_head_temp_dir else None)
         self.wait_for_nodes(len(self.nodes))
         return node
 
@@ -667,3 +670,22 @@ def test_lost_node_trials_resume_on_survivor(cluster: LocalCluster, authed: dict
     assert resumed, "no trial resumed from a checkpoint"
     manifest = best_manifest(tmp_path / "runs", "lost")
     assert manifest["num_trials"] == 4 and manifest["num_failed"] == 0
+
+
+def test_submit_shipped_spec_without_runtime_env(tmp_path: Path) -> None:
+    """The plainest laptop-to-cluster path: a shipped spec (a built-in trainable, no runtime_env) submitted to a head
+    and a worker completes and publishes best/. The nodes share one session folder, as `ray start` without --temp-dir
+    makes them on one machine: the worker unpacking the job's working_dir deletes the driver's current folder."""
+    cluster = start_cluster(None, head_cpus=1, workers=[])
+    try:
+        cluster.add_worker("worker", 2, share_head_temp_dir=True)
+        storage = tmp_path / "runs"
+        result = hpo("submit", str(REPO / "search_spaces" / "quickstart.yaml"), "--address", cluster.jobs_address,
+                     "--follow", "--set", f"storage={storage}", "--set", "search.num_samples=4",
+                     env=client_env(home=tmp_path), timeout=JOB_TIMEOUT_S)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "Traceback" not in result.stdout + result.stderr
+        manifest = best_manifest(storage, "quickstart")
+        assert manifest["num_trials"] == 4 and (storage / "quickstart" / "best" / "best.json").is_file()
+    finally:
+        cluster.shutdown()

@@ -36,7 +36,7 @@ def test_every_example_spec_satisfies_the_schema(path: Path, validator) -> None:
 
 @pytest.mark.parametrize("text", [
     VALID,
-    HEADER.replace("sklearn_classifier", "my_pkg.train:fit") + "space:\n  m:\n    choice:\n      svc: {C: {loguniform: [1, 10]}}\n"
+    HEADER.replace("sklearn_classifier", "trainables.sklearn_models:sklearn_classifier") + "space:\n  m:\n    choice:\n      svc: {C: {loguniform: [1, 10]}}\n"
              "      knn:\n  g: {grid: [1, 2]}\n  n: {a: 1, b: {randint: [1, 3]}}\n  c: [1, 2]\n",
     VALID + "search: {method: bayes, bayes: {acq_func: EI, xi: 0.1, liar: kb}}\n",
     VALID + "early_stopping: {method: median, grace_period: 2, stop: {plateau: {patience: 3}}}\n",

@@ -260,7 +260,7 @@ runtime_env: {pip: [numpy], env_vars: {OMP_NUM_THREADS: 1}}
     assert spec.runtime_env.pip == ("numpy",) and spec.runtime_env.env_vars == {"OMP_NUM_THREADS": "1"}
 
 
-@pytest.mark.parametrize("trainable", ["sklearn_classifier", "my_pkg.models:train", "pkg:fn"])
+@pytest.mark.parametrize("trainable", ["sklearn_classifier", "trainables.sklearn_models:sklearn_classifier", "sweep_trainables:quadratic"])
 def test_trainable_references(trainable: str) -> None:
     assert load(with_lines(trainable=f"trainable: {trainable}")).trainable == trainable
 

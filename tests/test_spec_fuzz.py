@@ -61,7 +61,7 @@ time_budget_s: 3600
 """,
     """\
 name: bo
-trainable: my_pkg.train:fit
+trainable: sweep_trainables:quadratic
 metric: loss
 mode: min
 space:

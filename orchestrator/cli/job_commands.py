@@ -8,7 +8,7 @@ from datetime import datetime
 from orchestrator.dashboard import DEFAULT_HOST, DEFAULT_PORT
 from orchestrator.errors import UserInputError
 from orchestrator.jobs import JobInfo, JobsClient, follow_logs, submit_sweep, wait_until_done
-from orchestrator.jobs.follow import exit_code
+from orchestrator.jobs.follow import exit_code, failure_note
 
 STOP_WAIT_S = 90.0   # the sweep saves its state first (RAY_JOB_STOP_WAIT_TIME_S, 60 s)
 ADDRESS_HELP = ("the cluster's Jobs API (its dashboard), e.g. http://HEAD:8265 "
@@ -86,6 +86,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for label, value in _status_lines(info):
         print(f"{label + ':':<11}{value}")
     print(f"{'dashboard:':<11}{client.dashboard_url(info.job_id)}")
+    _print_failure_note(info)
     return 0
 
 
@@ -120,7 +121,14 @@ def _followed(client: JobsClient, job_id: str) -> int:
         return 130
     print(f"job {job_id}: {info.status}" + (f" ({info.message})" if info.message and info.status != "SUCCEEDED"
                                             else ""), file=sys.stderr)
+    _print_failure_note(info)
     return exit_code(info)
+
+
+def _print_failure_note(info: JobInfo) -> None:
+    note = failure_note(info)
+    if note:
+        print(f"hpo: {note}", file=sys.stderr)
 
 
 def _status_lines(info: JobInfo) -> list[tuple[str, str]]:

@@ -49,7 +49,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hpo: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:   # noqa: BLE001 - see below
+        from orchestrator.runner.job_driver import in_ray_job
+
+        if not in_ray_job():   # a Ray job's driver ends with one line; elsewhere a bug shows its traceback
+            raise
+        saved = _save_traceback()
+        print(f"hpo: error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
+              f"(traceback in {saved})", file=sys.stderr)
+        return 1
     return int(code or 0)
+
+
+def _save_traceback() -> str:
+    """The current exception's traceback, written to a file (named in the job's one-line error)."""
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="hpo-traceback-", suffix=".txt", delete=False) as f:
+        traceback.print_exc(file=f)
+    return f.name
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--quiet", action="store_true", help="one line per finished trial, no live view")
     run.add_argument("--dashboard", nargs="?", type=int, const=8266, default=None, metavar="PORT",
                      help="serve the live sweep page (hpo dashboard) on 127.0.0.1:PORT while it runs (default 8266)")
+    run.add_argument("--verbose", action="store_true",
+                     help="end with the time of each phase (start Ray, first trial, sweep, shutdown, publish)")
     run.set_defaults(func=cmd_run)
 
 
@@ -104,7 +106,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.api import run_sweep
+    from orchestrator.runner.phase_timer import process_age_s
 
+    before_run = process_age_s()
     spec = load_spec(args.spec, [*args.overrides, *overrides_from_env()])   # secret ones shipped by `hpo submit`
     print(f"hpo: sweep {spec.name}: {spec.search.method} search, "
           f"early stopping {spec.early_stopping.method}", flush=True)
@@ -124,4 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.write(f"published: {result.published_uri}\n")
     out.write(f"reuse it: hpo best {result.sweep_uri}\n")
     out.write(f"full log: {result.log_file}\n")
+    if args.verbose:
+        out.write("phase timings:\n" + "".join(line + "\n" for line in result.phase_timings))
+        if before_run is not None:
+            out.write(f"  {'before the run':<22} {before_run:7.2f} s   (interpreter start and imports)\n")
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.machinery
+import importlib.util
 import os
 import sys
 from collections.abc import Callable
@@ -92,6 +94,20 @@ def resolve(ref: str) -> Trainable:
     if not callable(obj):
         raise TrainableNotFound(f"trainable {ref!r} is a {type(obj).__name__}, not callable")
     return obj
+
+
+def module_findable(ref: str) -> bool:
+    """Whether the top-level package of a `package.module:function` reference is importable here, from `sys.path`
+    or the working directory (as `resolve` imports it), without importing anything."""
+    top = ref.partition(":")[0].split(".")[0]
+    if top in sys.modules:
+        return True
+    try:
+        if importlib.util.find_spec(top) is not None:
+            return True
+    except (ImportError, ValueError):
+        return False
+    return importlib.machinery.PathFinder.find_spec(top, [os.getcwd()]) is not None
 
 
 def resolve_final_fit(ref: str) -> FinalFit | None:

@@ -131,7 +131,7 @@ class JobsClient:
 
         try:
             yield
-        except AuthenticationError as exc:
+        except AuthenticationError:
             why = (f"the cluster refused the token from {self._token.origin}" if self._token
                    else f"a token is required and none was found; {missing_token_hint()}")
             raise AuthenticationFailed(f"authentication failed at {self.address}: {why}") from None

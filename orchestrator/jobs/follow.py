@@ -34,3 +34,16 @@ def follow_logs(client: JobsClient, job_id: str, out: TextIO) -> JobInfo:
 def exit_code(info: JobInfo) -> int:
     """The process status a command that waited for a job ends with: 0 only if it succeeded."""
     return 0 if info.status == "SUCCEEDED" else 1
+
+
+COMMAND_NOT_FOUND = 127   # the exit status of `/bin/sh` when the entrypoint's command is not on its PATH
+
+
+def failure_note(info: JobInfo) -> str | None:
+    """One line on what to do about a job that failed for a reason outside the sweep, else None."""
+    if info.status != "FAILED":
+        return None
+    if info.driver_exit_code == COMMAND_NOT_FOUND or "hpo: not found" in info.message:
+        return ("the cluster's head node has no `hpo` command on its PATH: install hpo (`pip install -e .` of this "
+                "project) into the Python environment whose `ray start` runs the head node, then submit again")
+    return None

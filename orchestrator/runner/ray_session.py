@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, TextIO
@@ -12,6 +13,8 @@ from orchestrator.compat import dashboard_address
 from orchestrator.errors import UserInputError
 from orchestrator.runner.code_shipping import staged_sweep
 from orchestrator.runner.private_log import PrivateFileHandler, private_log_dir
+from orchestrator.runner.job_driver import in_ray_job
+from orchestrator.runner.phase_timer import PhaseTimer
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
 from orchestrator.storage.sweep_folder import LOG_FILE
@@ -28,16 +31,25 @@ _NOISY_LOGGERS = ("ray", "ray.tune", "ray.train", "ray.air", "ray.data", "filelo
 
 
 @contextlib.contextmanager
-def ray_session(spec: Spec, address: str | None, log_file: Path) -> Iterator[str | None]:
+def ray_session(spec: Spec, address: str | None, log_file: Path,
+                timer: PhaseTimer | None = None) -> Iterator[str | None]:
     """Ray started (or joined at `address`) for the sweep, its log lines going to `log_file` only while inside;
-    yields the dashboard URL, if any."""
+    yields the dashboard URL, if any. A Ray this session started (or joined) is shut down on leaving; one that was
+    already initialised (tests, notebooks) is left as it is. `timer` gets the phases `start Ray` and `shutdown`."""
+    import ray
+
+    timer = timer or PhaseTimer()
     handler = quiet_ray(log_file)
+    ours = not ray.is_initialized()
     try:
-        with cluster_code(spec, address) as runtime_env:
+        with timer.phase("start Ray"), cluster_code(spec, address) as runtime_env:
             dashboard = connect(address, runtime_env=runtime_env)
         reattach_logs(handler)
         yield dashboard
     finally:
+        if ours and ray.is_initialized():
+            with timer.phase("shutdown"):
+                ray.shutdown()
         release_logs(handler)
 
 
@@ -111,9 +123,9 @@ def release_logs(handler: logging.Handler) -> None:
 
 
 def connect(address: str | None, *, runtime_env: dict | None = None) -> str | None:
-    """Join the Ray at `address` (auto, ray://host:10001, host:6379) or start an embedded
-    local one. Returns the dashboard URL when there is one. An already-initialised Ray
-    (tests, notebooks, a Ray job's driver) is used as it is."""
+    """Join the Ray that `join_target` names (auto, ray://host:10001, host:6379) or start a fresh embedded local one
+    (`address="local"`: no cluster file is read, no running cluster is joined by accident). Returns the dashboard URL
+    when there is one. An already-initialised Ray (tests, notebooks) is used as it is."""
     import ray
 
     if not ray.is_initialized():
@@ -122,16 +134,52 @@ def connect(address: str | None, *, runtime_env: dict | None = None) -> str | No
         kwargs: dict = {"log_to_driver": False, "logging_level": logging.ERROR}
         if runtime_env:
             kwargs["runtime_env"] = runtime_env
+        target = join_target(address)
         try:
-            if address or os.environ.get("RAY_ADDRESS"):  # join a cluster as it is
-                ray.init(address=address, **kwargs)
+            if target:
+                check_reachable(target)
+                ray.init(address=target, **kwargs)
             else:
                 _workers_see_cwd()
-                ray.init(_node_ip_address=os.environ.get("HPO_NODE_IP", "127.0.0.1"), **kwargs)
+                ray.init(address="local", _node_ip_address=os.environ.get("HPO_NODE_IP", "127.0.0.1"), **kwargs)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserInputError(f"cannot connect to Ray at {address or 'local'}: {first}") from None
+            raise UserInputError(f"cannot connect to Ray at {target or 'local'}: {first}") from None
     return dashboard_url()
+
+
+def join_target(address: str | None) -> str | None:
+    """The Ray to join, or None for a fresh local one: `--address` as given; without it, RAY_ADDRESS, which only a
+    user or a Ray job sets (a job's driver is meant to join the cluster it runs in), "local" meaning local."""
+    from_env = os.environ.get("RAY_ADDRESS", "").strip()
+    target = (address or "").strip() or from_env
+    if target == "auto" and from_env not in ("", "auto", "local"):
+        target = from_env   # what ray.init would join
+    return None if target in ("", "local") else target
+
+
+def check_reachable(target: str, timeout_s: float = 3.0) -> None:
+    """Fail in seconds, naming where the address came from, when nothing listens at the Ray `target` names: Ray itself
+    retries a dead GCS for minutes (a stale cluster file left by a killed `ray start`)."""
+    from orchestrator.compat import ray_cluster_file
+
+    origin = target
+    if target == "auto":
+        cluster_file = ray_cluster_file()
+        if not cluster_file.is_file():
+            return   # Ray looks for a running GCS process itself, and says so at once when it finds none
+        target = cluster_file.read_text(encoding="utf-8").strip()
+        origin = f"auto ({target}, named by {cluster_file})"
+    host, _, port = target.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        return   # not host:port: Ray parses (and rejects) it
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        hint = " - a stale file left by a cluster stopped without `ray stop`; without --address hpo starts its own Ray" \
+            if origin.startswith("auto") else ""
+        raise UserInputError(f"cannot connect to Ray at {origin}: nothing answers ({exc.strerror or exc}){hint}") \
+            from None
 
 
 @contextlib.contextmanager
@@ -139,10 +187,10 @@ def cluster_code(spec: Spec, address: str | None) -> Iterator[dict[str, Any] | N
     """The runtime_env that ships the spec's code (`runtime_env:` working_dir, py_modules,
     pip, env_vars) when joining a cluster directly (`hpo run --address`). None for a local
     Ray, and inside a Ray job, whose own runtime_env already holds the code."""
-    joining = address or os.environ.get("RAY_ADDRESS")
+    joining = join_target(address)
     settings = spec.runtime_env
     wanted = settings.working_dir or settings.py_modules or settings.pip or settings.env_vars
-    if not joining or not wanted or not spec.source_file or os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):
+    if not joining or not wanted or not spec.source_file or in_ray_job():
         yield None
         return
     with staged_sweep(spec, Path(spec.source_file)) as staged:  # kept until Ray has uploaded it

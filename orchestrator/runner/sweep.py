@@ -11,6 +11,8 @@ from orchestrator.redaction import redact, split_secrets
 from orchestrator.runner.claim import claim_sweep, sweep_location
 from orchestrator.runner.extension import expected_trials
 from orchestrator.runner.guard import guard
+from orchestrator.runner.job_driver import leave_job_working_dir
+from orchestrator.runner.phase_timer import PhaseTimer, SweepClock
 from orchestrator.runner.outcome import SweepInterrupted, judge, resume_hint
 from orchestrator.runner.publication import publish
 from orchestrator.runner.ray_session import log_path, ray_session, without_missing_gpus
@@ -45,6 +47,7 @@ class SweepResult:
     failures: dict[str, str] = field(default_factory=dict)   # trial id -> first line of its error
     dashboard_url: str | None = None
     log_file: str | None = None
+    phase_timings: list[str] = field(default_factory=list)  # lines of the phase table (also in hpo.log)
 
 
 def resolve_trainable(ref: str) -> Callable[[dict], None]:
@@ -63,6 +66,7 @@ def run_sweep(spec: Spec, *, address: str | None = None, storage: str | None = N
     callbacks to add (a progress view). See `orchestrator.api.run_sweep` for the other arguments."""
     sweep = sweep_location(spec, storage)
     trainable = resolve_trainable(spec.trainable)
+    leave_job_working_dir()
     with hold_lease(sweep, "hpo run --resume" if resume else "hpo run") as lease:   # one writer per sweep
         return _run_leased(spec, sweep, trainable, lease, address=address, storage=storage, resume=resume,
                            fresh=fresh, stream=stream, callbacks=callbacks)
@@ -78,26 +82,33 @@ def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], 
     if warm is not None:
         out.write(warm.line(spec.search.method) + "\n")
     log_file = log_path(sweep)
-    watch = SweepWatch()
+    watch, timer = SweepWatch(), PhaseTimer()
+    clock = SweepClock(timer)
     try:
-        with ray_session(spec, address, log_file) as dashboard:
+        with ray_session(spec, address, log_file, timer) as dashboard:
             if dashboard:
                 out.write(f"dashboard: {dashboard} (asks for a token? `ray get-auth-token` prints it)\n")
                 lease.announce_dashboard(dashboard)
             spec = without_missing_gpus(spec, local=address is None, stream=out)
             tuner = build_tuner(spec, sweep, guard(trainable, spec.metric, spec.trial_timeout_s, secrets),
-                                [*callbacks, watch], resume=resume, warm=warm)
+                                [*callbacks, watch, clock], resume=resume, warm=warm)
             write_stored_spec(sweep, redact(spec.raw))  # on resume too: an extended sweep keeps its num_samples
-            results, elapsed_s = fit(tuner)
+            with timer.phase("sweep"):
+                results, elapsed_s = fit(tuner)
+            clock.wind_down()
     except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C
         raise SweepInterrupted(resume_hint(spec, sweep, storage)) from None
-    finished = judge(results, watch, spec, expected=expected_trials(spec), elapsed_s=elapsed_s,
-                     hint=lambda: resume_hint(spec, sweep, storage))
-    manifest, published = publish(spec, sweep, finished, secrets)
+    try:
+        finished = judge(results, watch, spec, expected=expected_trials(spec), elapsed_s=elapsed_s,
+                         hint=lambda: resume_hint(spec, sweep, storage))
+        with timer.phase("publish"):
+            manifest, published = publish(spec, sweep, finished, secrets)
+    finally:
+        timer.write(log_file)   # a failed or interrupted sweep's timings too
     best = finished.best
     return SweepResult(
         name=spec.name, sweep_uri=sweep.uri, metric=spec.metric, mode=spec.mode,
         best_config=manifest.config, best_metric=best.metric_value, best_trial_id=best.trial_id,
         best_iteration=best.iteration, published_uri=published, num_trials=finished.num_trials,
-        failures=finished.failures, dashboard_url=dashboard, log_file=str(log_file),
+        failures=finished.failures, dashboard_url=dashboard, log_file=str(log_file), phase_timings=timer.lines(),
     )

@@ -6,12 +6,15 @@ extension tables); this module reads a raw spec by them into the `Spec` dataclas
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable
 
 from orchestrator.extensions.options import Integer, Mapping, Number, OneOf, Option, Section, Text, TextList
 from orchestrator.extensions.schedulers import SCHEDULERS, all_parameters
 from orchestrator.extensions.searchers import SEARCHERS
+from orchestrator.extensions.storage import STORAGE_SCHEMES
+from orchestrator.extensions.trainables import module_findable
 from orchestrator.extensions.trainables import names as registered_trainables
 from orchestrator.spec.fields import DEFAULT_STORAGE, TOP_LEVEL, TRAINABLE_REF
 from orchestrator.spec.fields import storage_option_names as _storage_option_names
@@ -292,7 +295,7 @@ def build_spec(raw: Any, source: SourceMap) -> Spec:
     resources = Resources(**res_reader.read_all())
     if resources.gpu > 1 and not resources.gpu.is_integer():
         raise res_reader.error("gpu", "more than one GPU per trial must be a whole number")
-    storage = top.read("storage")
+    storage = _storage(top)
     storage_options = top.read("storage_options")
     allowed_storage = _storage_option_names()
     if allowed_storage is not None:
@@ -300,6 +303,7 @@ def build_spec(raw: Any, source: SourceMap) -> Spec:
     checkpoint = top.sub("checkpoint")
     failures = top.sub("failures")
     env = top.sub("runtime_env")
+    _check_trainable_module(top, trainable, ships_code=bool(env.read("py_modules") or env.read("working_dir")))
     env_vars = env.read("env_vars")
     for k, v in env_vars.items():
         if not isinstance(v, (str, int, float)) or isinstance(v, bool):
@@ -331,6 +335,28 @@ def _trainable(top: _Reader) -> str:
         raise top.error("trainable", f"unknown trainable {excerpt(trainable)}{did_you_mean(trainable, known)}; "
                         f"registered: {', '.join(known)} (or use 'package.module:function')")
     return trainable
+
+
+def _check_trainable_module(top: _Reader, trainable: str, *, ships_code: bool) -> None:
+    """A `package.module:function` whose package cannot be found here fails at `trainable`; when the spec ships code
+    to a cluster (`runtime_env.py_modules` or `working_dir`) the module may come with it: then only a warning."""
+    if ":" not in trainable or module_findable(trainable):
+        return
+    problem = top.error("trainable", f"cannot find module {excerpt(trainable.partition(':')[0])} here "
+                                     f"(not on the Python path nor in the working directory)")
+    if not ships_code:
+        raise problem
+    sys.stderr.write(f"hpo: warning: {problem} - expecting it from runtime_env\n")
+
+
+def _storage(top: _Reader) -> str:
+    """A plain path, file://, or a URI of a declared storage backend (s3://)."""
+    storage = top.read("storage")
+    scheme = storage.split("://", 1)[0].lower() if "://" in storage else ""
+    if scheme not in STORAGE_SCHEMES:
+        known = ", ".join(f"{s}://" for s in STORAGE_SCHEMES if s)
+        raise top.error("storage", f"unsupported scheme {scheme + '://'!r}: use {known} or a folder")
+    return storage
 
 
 def _search(top: _Reader) -> SearchSettings:

@@ -24,7 +24,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Iterator
 
 from orchestrator.errors import StorageError, UserInputError
 from orchestrator.storage import s3

@@ -1,0 +1,166 @@
+"""Real machines: a fresh embedded Ray unless `--address` says otherwise, a stale cluster file that never delays a
+run, phase timings in hpo.log and `--verbose`, and two bad inputs the spec used to accept."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.errors import SpecError
+from orchestrator.spec import load_spec
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+
+def write_spec(folder: Path, **changes: object) -> Path:
+    """A one-trial sweep of a test trainable, storing under `folder/runs`."""
+    spec = {"name": "tiny", "trainable": "sweep_trainables:quadratic", "metric": "score", "mode": "max",
+            "space": {"x": {"uniform": [0.0, 1.0]}}, "search": {"num_samples": 1},
+            "early_stopping": {"method": "none"}, "storage": str(folder / "runs"), **changes}
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- two bad inputs -------------------------------------------------------------------------------------------
+
+def test_unsupported_storage_scheme_is_located(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        load_spec(write_spec(tmp_path, storage="ftp://host/path"))
+    assert str(info.value).startswith("tiny.yaml:") and " storage: unsupported scheme 'ftp://'" in str(info.value)
+
+
+def test_missing_trainable_module_is_an_error_unless_code_is_shipped(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SpecError) as info:
+        load_spec(write_spec(tmp_path, trainable="no_such_pkg.mod:fn"))
+    message = str(info.value)
+    assert "tiny.yaml:2 trainable: cannot find module 'no_such_pkg.mod'" in message and "\n" not in message
+
+    spec = load_spec(write_spec(tmp_path, trainable="no_such_pkg.mod:fn", runtime_env={"py_modules": ["."]}))
+    assert spec.trainable == "no_such_pkg.mod:fn"
+    warning = capsys.readouterr().err
+    assert warning.startswith("hpo: warning: tiny.yaml:2 trainable: cannot find module") and warning.count("\n") == 1
+
+
+def test_cli_validate_says_it_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "validate",
+                           str(write_spec(tmp_path, storage="ftp://host/path"))],
+                          capture_output=True, text=True, cwd=REPO, env=_env(tmp_path), timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("hpo: error: tiny.yaml:") and done.stderr.count("\n") == 1
+
+
+# --- which Ray a run uses --------------------------------------------------------------------------------------
+
+def _env(tmp_path: Path, ray_tmp: Path | None = None) -> dict[str, str]:
+    """The CLI's environment: this checkout and the test trainables importable, no inherited Ray address, and Ray's
+    temp dir (where `ray_current_cluster` lives) private to the test when `ray_tmp` is given."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_TMPDIR", "TMPDIR")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(TESTS), env.get("PYTHONPATH", "")])
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    if ray_tmp is not None:
+        env["RAY_TMPDIR"] = str(ray_tmp)
+    return env
+
+
+def hpo_run(spec: Path, env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli.main", "run", str(spec), "--quiet", *args],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
+
+
+class Listener:
+    """A TCP port that records whoever connects: the address a cluster file names, to prove nobody asks it."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+def test_stale_cluster_file_neither_delays_a_run_nor_hangs_auto(tmp_path: Path) -> None:
+    """A `ray_current_cluster` left by a killed cluster: `hpo run` starts its own Ray without asking that address
+    and writes its phase timings; `--address auto` fails in seconds with one line naming the file."""
+    ray_tmp = Path(f"/tmp/hpo-st-{os.getpid()}")   # short: Ray's socket paths live under it
+    try:
+        _stale_file_case(tmp_path, ray_tmp)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def _stale_file_case(tmp_path: Path, ray_tmp: Path) -> None:
+    (ray_tmp / "ray").mkdir(parents=True, exist_ok=True)
+    listener = Listener()
+    cluster_file = ray_tmp / "ray" / "ray_current_cluster"
+    cluster_file.write_text(f"127.0.0.1:{listener.port}")
+    env = _env(tmp_path, ray_tmp)
+    spec = write_spec(tmp_path)
+
+    done = hpo_run(spec, env, "--verbose")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert listener.connections == 0
+    assert "phase timings:" in done.stdout and "outside the sweep" in done.stdout
+    log = (tmp_path / "runs" / "tiny" / "hpo.log").read_text(encoding="utf-8")
+    assert "hpo phase timings:" in log
+    for phase in ("start Ray", "first trial started", "sweep", "shutdown", "publish", "whole run"):
+        assert phase in log
+
+    cluster_file.write_text(f"127.0.0.1:{_dead_port()}")
+    started = time.monotonic()
+    failed = hpo_run(spec, env, "--address", "auto", "--fresh", timeout=60)
+    assert time.monotonic() - started < 30
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1
+    assert "cannot connect to Ray at auto (127.0.0.1:" in failed.stderr and str(cluster_file) in failed.stderr
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_running_local_cluster_is_joined_only_with_address(tmp_path: Path) -> None:
+    """With a `ray start` cluster on this machine, `hpo run` still starts its own Ray; `--address auto` joins it."""
+    from test_cluster import free_port, kill_pids, processes_of
+
+    ray_tmp = Path(f"/tmp/hpo-lc-{os.getpid()}")
+    env = {**_env(tmp_path, ray_tmp), "RAY_AUTH_MODE": "disabled"}
+    dashboard_port = free_port()
+    started = subprocess.run(
+        [str(Path(sys.executable).parent / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1",
+         "--port", str(free_port()), "--dashboard-port", str(dashboard_port), "--dashboard-host", "127.0.0.1",
+         "--ray-client-server-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port()),
+         "--num-cpus", "1", "--object-store-memory", "150000000", "--disable-usage-stats"],
+        env=env, capture_output=True, text=True, timeout=180)
+    try:
+        assert started.returncode == 0, started.stderr[-2000:]
+        assert (ray_tmp / "ray" / "ray_current_cluster").is_file()
+        spec = write_spec(tmp_path)
+        own = hpo_run(spec, env)
+        assert own.returncode == 0, own.stderr[-2000:]
+        assert "dashboard: http" in own.stdout and f":{dashboard_port}\n" not in own.stdout
+        joined = hpo_run(spec, env, "--address", "auto", "--fresh")
+        assert joined.returncode == 0, joined.stderr[-2000:]
+        assert f"dashboard: http://127.0.0.1:{dashboard_port}\n" in joined.stdout
+    finally:
+        kill_pids(processes_of(str(ray_tmp)), 9)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
