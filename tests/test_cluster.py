@@ -439,7 +439,7 @@ def test_staged_runtime_env_carries_spec_and_code(tmp_path: Path, monkeypatch: p
 
 
 def test_missing_code_path_is_one_line(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, "nocode", {"trainable": "m:f", "space": {"x": {"uniform": [0.0, 1.0]}},
+    spec = write_spec(tmp_path, "nocode", {"trainable": "missing_pkg.train:f", "space": {"x": {"uniform": [0.0, 1.0]}},
                                            "runtime_env": {"py_modules": ["missing_pkg"]}})
     result = hpo("submit", str(spec), "--address", f"http://127.0.0.1:{free_port()}", env=client_env(home=tmp_path))
     assert result.returncode == 2 and result.stderr.count("\n") == 1

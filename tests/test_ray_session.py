@@ -157,10 +157,10 @@ def test_running_local_cluster_is_joined_only_with_address(tmp_path: Path) -> No
         spec = write_spec(tmp_path)
         own = hpo_run(spec, env)
         assert own.returncode == 0, own.stderr[-2000:]
-        assert "dashboard: http" in own.stdout and f":{dashboard_port}\n" not in own.stdout
+        assert "dashboard: http" in own.stdout and f"dashboard: http://127.0.0.1:{dashboard_port} " not in own.stdout
         joined = hpo_run(spec, env, "--address", "auto", "--fresh")
         assert joined.returncode == 0, joined.stderr[-2000:]
-        assert f"dashboard: http://127.0.0.1:{dashboard_port}\n" in joined.stdout
+        assert f"dashboard: http://127.0.0.1:{dashboard_port} " in joined.stdout
     finally:
         kill_pids(processes_of(str(ray_tmp)), 9)
         shutil.rmtree(ray_tmp, ignore_errors=True)

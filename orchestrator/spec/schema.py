@@ -5,6 +5,7 @@ extension tables); this module reads a raw spec by them into the `Spec` dataclas
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field, fields, replace
@@ -303,7 +304,7 @@ def build_spec(raw: Any, source: SourceMap) -> Spec:
     checkpoint = top.sub("checkpoint")
     failures = top.sub("failures")
     env = top.sub("runtime_env")
-    _check_trainable_module(top, trainable, ships_code=bool(env.read("py_modules") or env.read("working_dir")))
+    _check_trainable_module(top, trainable, shipped=_shipped_modules(env.read("py_modules"), env.read("working_dir")))
     env_vars = env.read("env_vars")
     for k, v in env_vars.items():
         if not isinstance(v, (str, int, float)) or isinstance(v, bool):
@@ -337,16 +338,27 @@ def _trainable(top: _Reader) -> str:
     return trainable
 
 
-def _check_trainable_module(top: _Reader, trainable: str, *, ships_code: bool) -> None:
+def _shipped_modules(py_modules: tuple[str, ...] | None, working_dir: str | None) -> set[str] | None:
+    """Top-level module names the spec ships to a cluster ("*": a working_dir may hold any); None when it ships none."""
+    if not py_modules and not working_dir:
+        return None
+    names = {os.path.basename(m.rstrip("/\\")).removesuffix(".py") for m in py_modules or ()}
+    return names | ({"*"} if working_dir else set())
+
+
+def _check_trainable_module(top: _Reader, trainable: str, *, shipped: set[str] | None) -> None:
     """A `package.module:function` whose package cannot be found here fails at `trainable`; when the spec ships code
-    to a cluster (`runtime_env.py_modules` or `working_dir`) the module may come with it: then only a warning."""
+    to a cluster (`runtime_env.py_modules` or `working_dir`) the module may come with it: then at most a warning, and
+    none when its package is one of those shipped."""
     if ":" not in trainable or module_findable(trainable):
         return
-    problem = top.error("trainable", f"cannot find module {excerpt(trainable.partition(':')[0])} here "
+    module = trainable.partition(":")[0]
+    problem = top.error("trainable", f"cannot find module {excerpt(module)} here "
                                      f"(not on the Python path nor in the working directory)")
-    if not ships_code:
+    if shipped is None:
         raise problem
-    sys.stderr.write(f"hpo: warning: {problem} - expecting it from runtime_env\n")
+    if "*" not in shipped and module.split(".")[0] not in shipped:
+        sys.stderr.write(f"hpo: warning: {problem} - expecting it from runtime_env\n")
 
 
 def _storage(top: _Reader) -> str:

@@ -28,6 +28,7 @@ from orchestrator.redaction import redact
 from orchestrator.storage.failures import one_line
 from orchestrator.storage.location import StorageLocation
 from orchestrator.storage.manifest import write_manifest
+from orchestrator.storage.retry import with_retries
 from orchestrator.storage.sweep_folder import Manifest, Published, best_folder
 from orchestrator.storage.transfer import FileCallback, copy_tree
 
@@ -80,7 +81,9 @@ def publish_tree(dest: StorageLocation, source: tuple[pafs.FileSystem, str] | No
 
 def _current_folder(dest: StorageLocation, kind: type[Published]) -> str | None:
     """The folder the manifest now in place points at (None if there is none yet, or it is unreadable JSON)."""
-    if dest.filesystem.get_file_info(dest.join(kind.FILE).path).type == pafs.FileType.NotFound:
+    where = dest.join(kind.FILE)
+    info = with_retries(lambda: dest.filesystem.get_file_info(where.path), f"reading {where.display}")
+    if info.type == pafs.FileType.NotFound:
         return None
     try:
         return kind.read(dest).checkpoint_dir
