@@ -14,7 +14,9 @@ never pauses a trial and prunes at any concurrency, one trial at a time included
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 from ray.tune.schedulers import ASHAScheduler
 
 from orchestrator.schedulers.trial_schedulers import TIME_ATTR
@@ -34,12 +36,32 @@ def synchronous_bracket_size(max_t: int, reduction_factor: float) -> int:
     return max(math.ceil(brackets / (s + 1) * reduction_factor ** s) for s in range(brackets))
 
 
+class SeededBrackets(ASHAScheduler):
+    """ASHA that draws each new trial's bracket from its own generator, seeded by the search seed
+    (Ray draws from numpy's global one): the same sweep puts the same trials in the same brackets."""
+
+    def __init__(self, *, seed: int | None, **asha: Any) -> None:
+        super().__init__(**asha)
+        self._bracket_rng_state = np.random.RandomState(seed).get_state()
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        outer = np.random.get_state()
+        np.random.set_state(self._bracket_rng_state)
+        try:
+            super().on_trial_add(tune_controller, trial)
+            self._bracket_rng_state = np.random.get_state()
+        finally:
+            np.random.set_state(outer)
+
+
 def build_hyperband(spec: Spec) -> ASHAScheduler:
-    """Asynchronous HyperBand from `max_t` and `reduction_factor` (see the module docstring)."""
+    """Asynchronous HyperBand from `max_t` and `reduction_factor` (see the module docstring). Ray's
+    ASHA draws a trial's bracket with weight e^(its rungs), so most trials go to the bracket that
+    prunes hardest and few to the last, random-search one (grace period max_t, as in HyperBand)."""
     es = spec.early_stopping
-    return ASHAScheduler(time_attr=TIME_ATTR, max_t=es.max_t, grace_period=MIN_T,
-                         reduction_factor=es.reduction_factor,
-                         brackets=bracket_count(es.max_t, es.reduction_factor))
+    return SeededBrackets(seed=spec.search.seed, time_attr=TIME_ATTR, max_t=es.max_t, grace_period=MIN_T,
+                          reduction_factor=es.reduction_factor,
+                          brackets=bracket_count(es.max_t, es.reduction_factor))
 
 
 def variant_note(spec: Spec) -> str:
