@@ -83,3 +83,21 @@ def branchy(config: dict) -> None:
     model = config["model"]
     bonus = model["w"] if model["name"] == "a" else model["v"] / 10
     tune.report({"score": -(config["x"] - 3.0) ** 2 + bonus - config.get("z", 0) / 10})
+
+
+def curve(config: dict) -> None:
+    """A learning curve for early-stopping tests: `acc = q * (1 - 0.8 exp(-t / 3))` at iteration t,
+    one report each, up to `epochs` (default 9); flat from `plateau_at` on when given. Curves
+    never cross (the order of `q` holds at every t), so a scheduler that keeps the best trial
+    lets the config with the highest `q` run to the end. Deterministic per config, no sleeps;
+    a paused or retried trial resumes from its checkpoint (`orchestrator.trial`)."""
+    import math
+
+    from orchestrator import trial
+
+    state = trial.restore() or {"iteration": 0}
+    q, plateau_at = float(config["q"]), config.get("plateau_at")
+    for t in range(state["iteration"] + 1, config.get("epochs", 9) + 1):
+        shaped = min(t, plateau_at) if plateau_at else t
+        trial.report({"acc": q * (1 - 0.8 * math.exp(-shaped / 3)), "resumed_from": state["iteration"]},
+                     state={"iteration": t})

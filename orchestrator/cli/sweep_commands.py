@@ -75,6 +75,7 @@ def summary(spec: Spec) -> list[str]:
         + (f", at most {s.max_concurrent} at once" if s.max_concurrent else "")
         + (f", seed {s.seed}" if s.seed is not None else ""),
         f"scheduler: {_scheduler_summary(spec.early_stopping)}",
+        *_scheduler_note(spec),
         f"resources per trial: cpu {spec.resources.cpu:g}, gpu {spec.resources.gpu:g}",
     ]
     return lines
@@ -88,6 +89,12 @@ def _scheduler_summary(es: EarlyStopping) -> str:
     shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                       for k, v in es.parameters.items() if v is not None)
     return f"{label} ({shown})"
+
+
+def _scheduler_note(spec: Spec) -> list[str]:
+    """The scheduler's own line on which variant runs and why (hyperband, median), if any."""
+    note = SCHEDULERS[spec.early_stopping.method].explain(spec)
+    return [f"  {note}"] if note else []
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

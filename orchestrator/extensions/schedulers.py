@@ -3,7 +3,8 @@
 Adding a scheduler is one entry here plus the module of its builder. The spec accepts the
 method and exactly its parameters (checked by their rules, defaults filled in; they reach the
 builder as `spec.early_stopping.parameters`), `hpo validate` prints its label and parameters,
-`hpo schema` describes them. A builder is `"module:function"`, imported only when a sweep
+`hpo schema` describes them; a `note`, where there is one, is the line `hpo validate` adds on
+what runs and why. A builder is `"module:function"`, imported only when a sweep
 builds it: `function(spec) -> ray.tune.schedulers.TrialScheduler`.
 """
 from __future__ import annotations
@@ -24,10 +25,15 @@ class SchedulerEntry:
     builder: str
     parameters: tuple[Option, ...]
     at_most_max_t: tuple[str, ...] = ()  # parameters that may not exceed max_t
+    note: str | None = None  # "module:function(spec) -> str": what runs and why, for `hpo validate`
 
     def build(self, spec: Any) -> Any:
         """The Ray Tune trial scheduler for `spec` (an `orchestrator.spec.Spec`)."""
         return load_reference(self.builder)(spec)
+
+    def explain(self, spec: Any) -> str | None:
+        """The line `hpo validate` adds under the scheduler, where the method has one."""
+        return load_reference(self.note)(spec) if self.note else None
 
 
 # Every method takes max_t, the iteration cap per trial; where it is also the top rung it has a default.
@@ -42,15 +48,17 @@ MIN_SAMPLES_REQUIRED = Option("min_samples_required", Integer(minimum=1), 3,
                               "trials that must have reached an iteration before its median stops any")
 
 _SCHEDULERS = "orchestrator.schedulers.trial_schedulers"
+_ASYNC_HYPERBAND = "orchestrator.schedulers.async_hyperband"  # hyperband runs asynchronously: see there
 
 SCHEDULERS: dict[str, SchedulerEntry] = {entry.name: entry for entry in (
     SchedulerEntry("asha", "asha", f"{_SCHEDULERS}:build_asha",
                    (MAX_T_RUNGS, GRACE_PERIOD, REDUCTION_FACTOR, BRACKETS),
                    at_most_max_t=("grace_period", "reduction_factor")),
-    SchedulerEntry("hyperband", "hyperband", f"{_SCHEDULERS}:build_hyperband", (MAX_T_RUNGS, REDUCTION_FACTOR),
-                   at_most_max_t=("reduction_factor",)),
+    SchedulerEntry("hyperband", "hyperband", f"{_ASYNC_HYPERBAND}:build_hyperband", (MAX_T_RUNGS, REDUCTION_FACTOR),
+                   at_most_max_t=("reduction_factor",), note=f"{_ASYNC_HYPERBAND}:variant_note"),
     SchedulerEntry("median", "median stopping", f"{_SCHEDULERS}:build_median",
-                   (MAX_T_CAP, GRACE_PERIOD, MIN_SAMPLES_REQUIRED), at_most_max_t=("grace_period",)),
+                   (MAX_T_CAP, GRACE_PERIOD, MIN_SAMPLES_REQUIRED), at_most_max_t=("grace_period",),
+                   note=f"{_SCHEDULERS}:median_note"),
     SchedulerEntry("none", "none (FIFO)", f"{_SCHEDULERS}:build_fifo", (MAX_T_CAP,)),
 )}
 

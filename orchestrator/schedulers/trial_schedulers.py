@@ -2,7 +2,9 @@
 method, from the spec's checked parameters (metric and mode come from TuneConfig)."""
 from __future__ import annotations
 
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, MedianStoppingRule
+import math
+
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
 from orchestrator.spec import Spec
 
@@ -15,16 +17,20 @@ def build_asha(spec: Spec) -> ASHAScheduler:
                          reduction_factor=es.reduction_factor, brackets=es.brackets)
 
 
-def build_hyperband(spec: Spec) -> HyperBandScheduler:
-    es = spec.early_stopping
-    return HyperBandScheduler(time_attr=TIME_ATTR, max_t=es.max_t, reduction_factor=es.reduction_factor)
-
-
 def build_median(spec: Spec) -> MedianStoppingRule:
-    """max_t is the per-trial cap (a stopper, see `build_stopper`), not a parameter of the rule."""
+    """max_t is the per-trial cap (a stopper, see `build_stopper`), not a parameter of the rule.
+    An infinite `min_time_slice` means the rule never pauses a trial: with too few others to
+    compare with it lets the trial go on (it compares with finished trials too, so it prunes
+    one trial at a time) instead of pausing it for a trial a concurrency limit may never start."""
     es = spec.early_stopping
     return MedianStoppingRule(time_attr=TIME_ATTR, grace_period=es.grace_period,
-                              min_samples_required=es.min_samples_required)
+                              min_samples_required=es.min_samples_required, min_time_slice=math.inf)
+
+
+def median_note(spec: Spec) -> str:
+    """What `hpo validate` says about median stopping at this sweep's concurrency."""
+    return (f"never pauses a trial: until {spec.early_stopping.min_samples_required} other trials "
+            f"(running or finished) reached an iteration, a trial there goes on")
 
 
 def build_fifo(spec: Spec) -> FIFOScheduler:

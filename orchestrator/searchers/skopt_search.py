@@ -24,7 +24,12 @@ its last reported value. Under ASHA that is sound: a trial is stopped only when 
 at a rung is below the rung's top 1/eta, and with learning curves that improve with
 training the value at the rung understates the final one, so stopped trials are told
 pessimistic values and never displace the incumbent, which has reached max_t or beaten
-every trial at its rung.
+every trial at its rung. Ray passes `on_trial_complete` the stopped trial's last result, so
+what is told is its value at the iteration where it was stopped: an ASHA or (asynchronous)
+HyperBand rung, or for median stopping the iteration where its best fell below the median.
+BOHB fits one model per budget (rung) on the values at that rung; here one model sees every
+trial, the iteration is not an input, and a stopped trial's rung value stands for its final
+value, pessimistically (tested in tests/test_early_stopping.py).
 """
 from __future__ import annotations
 
