@@ -74,10 +74,9 @@ def retrain_best(sweep_uri: str, *, out: str | None = None, storage_options: Map
     if final_fit is None:
         raise UserInputError(f"trainable {trainable!r} has no final fit (give it a `final_fit` attribute)")
     config = retrain_config(manifest, on_note or (lambda _note: None))
-    target = resolve_storage(out or final_folder(resolve_storage(sweep_uri, storage_options, create=False)).uri,
-                             storage_options)
-    preflight(target)
     sweep = resolve_storage(sweep_uri, storage_options, create=False)
+    target = resolve_storage(out or final_folder(sweep).uri, storage_options)
+    preflight(target)
     with hold_lease(sweep, "hpo train"), tempfile.TemporaryDirectory(prefix="hpo-final-") as work:
         metrics = final_fit(config, work)
         record = FinalManifest(config=config, test_metrics=metrics, trainable=trainable, spec=manifest.spec,

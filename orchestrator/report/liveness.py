@@ -1,9 +1,8 @@
 """Whether a sweep's driver is still at work, from evidence in its folder, so that a sweep stopped with
 Ctrl-C (driver gone, trials left "RUNNING" in Ray's saved state) reads as interrupted, not running.
 
-Evidence, best first: a driver lease / heartbeat file in the sweep folder (`.hpo-lease.json`, renewed every
-10 s by the driver that holds the sweep; any top-level file naming `lease` or `heartbeat`, lock files aside),
-fresh while younger than LEASE_STALE_AFTER; without one, the newest write in the folder (Ray rewrites its
+Evidence, best first: the driver's lease in the sweep folder (`.hpo-lease.json`, `storage.lease`: renewed every
+HEARTBEAT_S by the driver that holds the sweep), fresh while younger than LEASE_STALE_AFTER; without one, the newest write in the folder (Ray rewrites its
 experiment state every few seconds while it runs, synced to S3 at least every 5 minutes, and every result
 line carries a timestamp), fresh while younger than STALE_AFTER.
 """
@@ -12,14 +11,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
-LEASE_STALE_AFTER = timedelta(minutes=2)   # a heartbeat file not touched for this long: its driver is gone
+from orchestrator.storage.lease import STALE_AFTER_S
+from orchestrator.storage.sweep_folder import LEASE_FILE
+
+# A lease file not touched for this long: its driver is gone. Read by the file's modification time, so twice the
+# lease's own takeover bound (a heartbeat late by one write is still a live driver).
+LEASE_STALE_AFTER = timedelta(seconds=2 * STALE_AFTER_S)
 STALE_AFTER = timedelta(minutes=10)        # no lease: a sweep folder untouched for this long has no driver
 
 
 def is_lease_file(name: str) -> bool:
-    """Whether a top-level file of the sweep folder is a driver lease or heartbeat."""
-    lowered = name.lower()
-    return ("lease" in lowered or "heartbeat" in lowered) and not lowered.endswith(".lock")
+    """Whether a top-level file of the sweep folder is the driver's lease (its lock file is no heartbeat)."""
+    return name == LEASE_FILE
 
 
 def driver_alive(lease_mtime: datetime | None, writes: Iterable[datetime | None],

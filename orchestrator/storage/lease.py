@@ -29,9 +29,8 @@ from typing import Iterator
 from orchestrator.errors import StorageError, UserInputError
 from orchestrator.storage import s3
 from orchestrator.storage.location import StorageLocation
+from orchestrator.storage.sweep_folder import LEASE_FILE, LOCK_FILE
 
-LEASE_FILE = ".hpo-lease.json"
-LOCK_FILE = ".hpo-lease.lock"
 LEASE_FILES = (LEASE_FILE, LOCK_FILE)   # kept when `--fresh` empties the sweep folder
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 60.0

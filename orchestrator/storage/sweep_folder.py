@@ -23,6 +23,8 @@ from orchestrator.storage.manifest import read_manifest
 
 SPEC_FILE = "spec.yaml"
 LOG_FILE = "hpo.log"
+LEASE_FILE = ".hpo-lease.json"
+LOCK_FILE = ".hpo-lease.lock"
 BEST_FOLDER = "best"
 BEST_MANIFEST = "best.json"
 CHECKPOINT_PREFIX = "checkpoint-"
