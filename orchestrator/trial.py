@@ -40,6 +40,7 @@ import contextlib
 import os
 import pickle
 import random
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -169,6 +170,46 @@ def run_locally(train: Callable[[dict], None], config: Mapping[str, Any],
     return run
 
 
+# --- checkpoint staging ---------------------------------------------------------------------
+
+STAGING_PREFIX = "hpo-ckpt-"
+_orphans_removed = False
+
+
+def checkpoint_staging_dir() -> tempfile.TemporaryDirectory:
+    """A fresh temporary folder for one checkpoint before Ray persists it, named after this process.
+
+    A trial stopped or killed inside `report` never runs the folder's clean-up, and the state (a whole model) would
+    stay in the temp dir for good; the process id in the name lets the next process remove what dead ones left.
+    """
+    global _orphans_removed
+    if not _orphans_removed:
+        _orphans_removed = True
+        remove_orphaned_staging_dirs()
+    return tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}{os.getpid()}-")
+
+
+def remove_orphaned_staging_dirs() -> int:
+    """Delete staging folders whose process is gone; returns how many."""
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*-*"):
+        pid = folder.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 # --- the helpers ---------------------------------------------------------------------------
 
 def report(metrics: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> None:
@@ -180,7 +221,7 @@ def report(metrics: Mapping[str, Any], state: Mapping[str, Any] | None = None) -
         if state is None:
             tune.report(metrics)
             return
-        with tempfile.TemporaryDirectory(prefix="hpo-ckpt-") as tmp:
+        with checkpoint_staging_dir() as tmp:
             save_state(state, tmp)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
         return

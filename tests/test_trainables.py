@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,26 @@ def test_report_outside_any_run_prints(capsys: pytest.CaptureFixture[str]) -> No
     trial.report({"val_accuracy": 0.5}, state={"epoch": 1})
     assert "val_accuracy=0.5" in capsys.readouterr().out
     assert trial.restore() is None
+
+
+def test_checkpoint_staging_left_by_dead_processes_is_removed(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trial killed inside `report` leaves its staging folder (a whole model state) behind; the next process's first
+    checkpoint removes the ones whose process is gone and keeps live processes' ones."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setattr(trial, "_orphans_removed", False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f"{trial.STAGING_PREFIX}{dead.pid}-abc123"
+    live = tmp_path / f"{trial.STAGING_PREFIX}{os.getppid()}-def456"
+    unrelated = tmp_path / f"{trial.STAGING_PREFIX}old_style"
+    for folder in (orphan, live, unrelated):
+        folder.mkdir()
+        (folder / trial.PICKLE_STATE_FILE).write_bytes(b"state")
+    with trial.checkpoint_staging_dir() as staging:
+        assert Path(staging).name.startswith(f"{trial.STAGING_PREFIX}{os.getpid()}-")
+        assert not orphan.exists() and live.exists() and unrelated.exists()
+    assert not Path(staging).exists()
 
 
 def test_device_seeding_and_rng_state(monkeypatch: pytest.MonkeyPatch) -> None:
