@@ -2,7 +2,7 @@
 and 8 trials per GPU (resources.gpu 1, 0.5, 0.25, 0.125) and on the CPU, each a whole `hpo run --verbose` with its
 phase timings (start Ray, first trial, sweep, shutdown, publish, outside the sweep).
 
-Run: `.venv/bin/python benchmarks/gpu.py [--trials 8] [--epochs 4] [--cpu-trials 2] [--cpu-epochs 1] [--address A]
+Run: `.venv/bin/python benchmarks/gpu.py [--trials 24] [--epochs 4] [--cpu-trials 2] [--cpu-epochs 1] [--address A]
 [--probe]`; prints a table and writes benchmarks/results/gpu.json. `--address` runs every variant on one running Ray
 (`ray start --head`), so Ray's start-up is paid once. `--probe` first measures the packing ceiling without Ray: 1, 2, 4
 and 8 plain processes training the same model on the one GPU at once, their summed images per second. Every trial trains the same architecture (width 32, one block per stage,
@@ -56,7 +56,8 @@ def run_variant(label: str, overrides: list[str], storage: Path, address: str | 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=8, help="trials per GPU variant")
+    parser.add_argument("--trials", type=int, default=24,
+                        help="trials per GPU variant (several per slot, so reused workers amortise their start-up)")
     parser.add_argument("--epochs", type=int, default=4, help="epochs per trial on the GPU")
     parser.add_argument("--cpu-trials", type=int, default=2)
     parser.add_argument("--cpu-epochs", type=int, default=1)
