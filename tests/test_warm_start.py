@@ -1,5 +1,6 @@
 """Warm start (`search.warm_start`): the finished trials of an earlier sweep, local or on S3, that fit an edited
-space (one range narrowed, one branch removed, one parameter added) are told to the Bayesian searcher first."""
+space (one range narrowed, one branch removed, one parameter added) are told to the Bayesian searcher first; random
+and grid search skip exact repeats of them."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from orchestrator.errors import UserInputError
 from orchestrator.runner.warm_start import load_warm_start
 from orchestrator.spec import load_spec_text
 from s3_fixtures import s3_client
+from test_extend import SPEC, first_run
 
 OLD = """\
 name: old
@@ -42,13 +44,18 @@ storage_options: {{endpoint_url: {endpoint}}}
 """
 
 
+def params_of(sweep: Path) -> list[dict]:
+    """The configs of the sweep's trials."""
+    return [json.loads(p.read_text()) for p in sweep.glob("*/params.json")]
+
+
 @pytest.fixture(scope="module")
 def old_sweep(ray_local, tmp_path_factory) -> tuple[Path, dict[str, int]]:
     """The earlier sweep, and how many of its trials the edited space keeps and drops, and why."""
     tmp = tmp_path_factory.mktemp("old")
     (tmp / "old.yaml").write_text(OLD)
     assert main(["run", str(tmp / "old.yaml"), "--storage", str(tmp / "runs"), "--quiet"]) == 0
-    params = [json.loads(p.read_text()) for p in (tmp / "runs" / "old").glob("*/params.json")]
+    params = params_of(tmp / "runs" / "old")
     outside = sum(p["x"] < 2 for p in params)
     removed = sum(p["x"] >= 2 and p["model"]["name"] == "b" for p in params)
     assert outside and removed and len(params) - outside - removed  # the seed gives each case
@@ -85,8 +92,43 @@ def test_warm_start_from_an_s3_sweep_and_a_metric_mode_mismatch(old_sweep, make_
     assert s3_client(s3_server).list_objects_v2(Bucket=bucket, Prefix="sweeps/old/spec.yaml")["KeyCount"] == 1
     uri = f"s3://{bucket}/sweeps/old"
     warm = load_warm_start(load_spec_text(NEW.format(mode="max", uri=uri, endpoint=s3_server)))
-    assert warm is not None and warm.line() == expected_line(counts)
-    assert warm.line("random") == f"warm start: random search does not use the {counts['reused']} earlier trials that fit"
+    assert warm is not None and warm.line(load_spec_text(NEW.format(mode="max", uri=uri, endpoint=s3_server))) \
+        == expected_line(counts)
     assert all(2 <= c["x"] <= 6 and c["model"]["name"] == "a" and c["z"] == 1 for c, _ in warm.observations)
     with pytest.raises(UserInputError, match="optimised score \\(max\\), this sweep score \\(min\\)"):
         load_warm_start(load_spec_text(NEW.format(mode="min", uri=uri, endpoint=s3_server)))
+
+
+def test_random_search_draws_again_instead_of_repeating_an_earlier_trial(old_sweep, tmp_path, capsys):
+    """The earlier sweep's spec again, with its seed: without the warm start the new sweep's 3 trials would be the
+    earlier sweep's first 3."""
+    old, counts = old_sweep
+    spec = tmp_path / "again.yaml"
+    spec.write_text(OLD.replace("name: old", "name: again").replace(
+        "num_samples: 12, seed: 5}", f"num_samples: 3, seed: 5, warm_start: [{old}]}}"))
+    assert main(["run", str(spec), "--storage", str(tmp_path / "runs"), "--quiet"]) == 0
+    assert (f"reused {counts['finished']} of {counts['finished']} finished trials; random search draws again where "
+            "it would repeat one of them") in capsys.readouterr().out
+    earlier, later = params_of(old), params_of(tmp_path / "runs" / "again")
+    assert len(later) == 3 and not {p["x"] for p in earlier} & {p["x"] for p in later}
+
+
+def test_grid_search_skips_grid_points_evaluated_before_also_when_extended(ray_local, tmp_path, capsys):
+    """The earlier grid sweep evaluated y = -1 and 0 (x sampled on each): of the new grid's 3 points 1 trial runs and
+    the outcome check expects 1; extended to 2 repeats, every point runs once more (2 of the 6 trials skipped)."""
+    _, storage, old, _ = first_run(tmp_path, SPEC.format(name="old-grid", extra=", y: {grid: [-1, 0]}",
+                                                         search="{method: grid, num_samples: 1, seed: 7}"), "old-grid")
+    spec = tmp_path / "new-grid.yaml"
+    spec.write_text(SPEC.format(name="new-grid", extra=", y: {grid: [-1, 0, 1]}",
+                                search=f"{{method: grid, num_samples: 1, seed: 7, warm_start: [{old}]}}"))
+    capsys.readouterr()
+    assert main(["validate", str(spec)]) == 0
+    line = "grid search skips 2 of its 3 trials, evaluated there already: 1 to run"
+    assert line in capsys.readouterr().out
+    assert main(["run", str(spec), "--storage", str(storage), "--quiet"]) == 0
+    assert line in capsys.readouterr().out
+    assert [p["y"] for p in params_of(storage / "new-grid")] == [1]
+    assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
+                 "--set", "search.num_samples=2"]) == 0
+    assert "grid search skips 2 of its 6 trials, evaluated there already: 4 to run" in capsys.readouterr().out
+    assert sorted(p["y"] for p in params_of(storage / "new-grid")) == [-1, 0, 1, 1]

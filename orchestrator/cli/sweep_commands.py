@@ -104,6 +104,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     build_search_algorithm(spec, param_space_of(spec))  # compiles the space, or says why not
     print("\n".join(summary(spec)))
+    from orchestrator.runner.warm_start import load_warm_start
+
+    warm = load_warm_start(spec)  # reads the earlier sweeps, if any: what they give, what grid search skips
+    if warm is not None:
+        print(warm.line(spec))
     if args.resume:
         from orchestrator.runner.extension import extension_line
 
