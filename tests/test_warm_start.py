@@ -1,6 +1,6 @@
 """Warm start (`search.warm_start`): the finished trials of an earlier sweep, local or on S3, that fit an edited
 space (one range narrowed, one branch removed, one parameter added) are told to the Bayesian searcher first; random
-and grid search skip exact repeats of them."""
+search draws again rather than repeat one of them (grid search: `test_extend.py`)."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,6 @@ from orchestrator.errors import UserInputError
 from orchestrator.runner.warm_start import load_warm_start
 from orchestrator.spec import load_spec_text
 from s3_fixtures import s3_client
-from test_extend import SPEC, first_run
 
 OLD = """\
 name: old
@@ -111,24 +110,3 @@ def test_random_search_draws_again_instead_of_repeating_an_earlier_trial(old_swe
             "it would repeat one of them") in capsys.readouterr().out
     earlier, later = params_of(old), params_of(tmp_path / "runs" / "again")
     assert len(later) == 3 and not {p["x"] for p in earlier} & {p["x"] for p in later}
-
-
-def test_grid_search_skips_grid_points_evaluated_before_also_when_extended(ray_local, tmp_path, capsys):
-    """The earlier grid sweep evaluated y = -1 and 0 (x sampled on each): of the new grid's 3 points 1 trial runs and
-    the outcome check expects 1; extended to 2 repeats, every point runs once more (2 of the 6 trials skipped)."""
-    _, storage, old, _ = first_run(tmp_path, SPEC.format(name="old-grid", extra=", y: {grid: [-1, 0]}",
-                                                         search="{method: grid, num_samples: 1, seed: 7}"), "old-grid")
-    spec = tmp_path / "new-grid.yaml"
-    spec.write_text(SPEC.format(name="new-grid", extra=", y: {grid: [-1, 0, 1]}",
-                                search=f"{{method: grid, num_samples: 1, seed: 7, warm_start: [{old}]}}"))
-    capsys.readouterr()
-    assert main(["validate", str(spec)]) == 0
-    line = "grid search skips 2 of its 3 trials, evaluated there already: 1 to run"
-    assert line in capsys.readouterr().out
-    assert main(["run", str(spec), "--storage", str(storage), "--quiet"]) == 0
-    assert line in capsys.readouterr().out
-    assert [p["y"] for p in params_of(storage / "new-grid")] == [1]
-    assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
-                 "--set", "search.num_samples=2"]) == 0
-    assert "grid search skips 2 of its 6 trials, evaluated there already: 4 to run" in capsys.readouterr().out
-    assert sorted(p["y"] for p in params_of(storage / "new-grid")) == [-1, 0, 1, 1]
