@@ -80,6 +80,8 @@ def test_a_grid_extends_by_repeats_skipping_warm_start_points(ray_local, tmp_pat
     before = trials_of(storage / "warmgrid")
     assert [grid_value(storage / "warmgrid" / name) for name in before] == [1]
 
+    assert main(["validate", str(spec), "--storage", str(storage), "--resume", "--set", "search.num_samples=3"]) == 0
+    assert "resume: 1 trials stored, 6 new" in capsys.readouterr().out
     assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
                  "--set", "search.num_samples=3"]) == 0
     assert "grid search skips 2 of its 9 trials, evaluated there already: 7 to run" in capsys.readouterr().out

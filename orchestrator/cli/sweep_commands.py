@@ -112,7 +112,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.resume:
         from orchestrator.runner.extension import extension_line
 
-        print(extension_line(spec, args.storage))
+        if warm is None:
+            print(extension_line(spec, args.storage))
+        else:
+            print(extension_line(spec, args.storage, skipped=warm.grid_skips))
     return 0
 
 
