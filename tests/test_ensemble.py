@@ -92,6 +92,18 @@ def test_greedy_selection_with_replacement_finds_complementary_members():
     assert greedy_weights([values + 0.3, values - 0.1, values - 0.3], values, "regression") == [0.25, 0.75, 0.0]
 
 
+def test_greedy_refuses_members_without_held_out_validation_rows():
+    """With cross-validation (`cv`) every model trained on the validation rows: no Predictor.X_val, no greedy."""
+    from orchestrator.errors import UserInputError
+    from orchestrator.reuse.ensemble import _weights
+    from trainables.predictors import Predictor
+
+    member = Predictor("classification", 2, lambda X: np.full((len(X), 2), 0.5), np.zeros((3, 1)), np.zeros(3))
+    assert _weights("mean", [member, member]) == [0.5, 0.5]
+    with pytest.raises(UserInputError, match="--method greedy needs validation rows that every member was scored on"):
+        _weights("greedy", [member, member])
+
+
 def test_vote_and_bad_arguments(quickstart, capsys):
     assert main(["ensemble", str(quickstart), "--top", "3", "--method", "vote"]) == 0
     assert "(vote)" in capsys.readouterr().out

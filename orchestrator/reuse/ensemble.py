@@ -1,7 +1,7 @@
 """Ensembles of a sweep's top trials: each member is a trial's best checkpoint, loaded by its trainable's
 `load_predictor`; classifiers average probabilities (`mean`) or count votes (`vote`), regressors average values;
 `greedy` weights them by greedy ensemble selection on the validation rows (`reuse.greedy`). The candidates are the
-sweep's best trial and the next best that ran the full budget. `build_ensemble` scores the single best and the
+sweep's best trial and the next best not stopped early (they ran their full budget). `build_ensemble` scores the single best and the
 ensemble on the held-out test split and publishes `<sweep>/ensemble/` with its checksummed manifest; `load_ensemble`
 reads it back."""
 from __future__ import annotations
@@ -95,7 +95,7 @@ class EnsembleResult:
 
 def build_ensemble(sweep_uri: str, *, top: int = 5, method: str = "mean",
                    storage_options: Mapping[str, Any] | None = None) -> EnsembleResult:
-    """Ensemble a finished sweep's best trial and the next best that ran the full budget, `top` in all (`greedy`:
+    """Ensemble a finished sweep's best trial and the next best not stopped early, `top` in all (`greedy`:
     those greedy selection picks from them), score it against the single best on the test split, and publish
     `<sweep>/ensemble/` (the members' best checkpoints and `ensemble.json`)."""
     if method not in METHODS:
@@ -150,7 +150,8 @@ def _weights(method: str, predictors: Sequence[Any]) -> list[float]:
     if method != "greedy":
         return [1.0 / len(predictors)] * len(predictors)
     first = predictors[0]
-    if any(p.X_val is None or not np.array_equal(p.X_val, first.X_val) for p in predictors):
+    rows = [getattr(p, "X_val", None) for p in predictors]   # a predictor of another kind may not have them
+    if any(r is None or not np.array_equal(r, rows[0]) for r in rows):
         raise UserInputError("--method greedy needs validation rows that every member was scored on and none "
                              "trained on (not with cross-validation or different splits); use mean or vote")
     return greedy_weights([p.predict(first.X_val) for p in predictors], first.y_val, first.task)
