@@ -1,9 +1,9 @@
 """Ensembles of a sweep's top trials: each member is a trial's best checkpoint, loaded by its trainable's
 `load_predictor`; classifiers average probabilities (`mean`) or count votes (`vote`), regressors average values;
 `greedy` weights them by greedy ensemble selection on the validation rows (`reuse.greedy`). The candidates are the
-sweep's best trial and the next best not stopped early (they ran their full budget). `build_ensemble` scores the single best and the
-ensemble on the held-out test split and publishes `<sweep>/ensemble/` with its checksummed manifest; `load_ensemble`
-reads it back."""
+sweep's best trial and the next best not stopped early (they ran their full budget). `build_ensemble` scores the
+single best and the ensemble on the held-out test split and publishes `<sweep>/ensemble/` with its checksummed
+manifest; `load_ensemble` reads it back."""
 from __future__ import annotations
 
 import os
