@@ -63,8 +63,8 @@ def extend_sample_budget(tuner: Any, total_trials: int) -> None:
 
     tune_config = tuner._local_tuner._tune_config
     restored = tune_config.search_alg
-    if isinstance(restored, SearchAlgorithm):  # grid and random: Ray's BasicVariantGenerator
-        tune_config.search_alg = _extended_variant_generator(total_trials)
+    if isinstance(restored, SearchAlgorithm):  # grid and random: Ray's BasicVariantGenerator (or a subclass)
+        tune_config.search_alg = _extended_variant_generator(total_trials, type(restored))
     else:
         tune_config.search_alg = _extended_search_generator(restored, total_trials)
 
@@ -81,10 +81,8 @@ def _extended_search_generator(searcher: Any, total_trials: int) -> Any:
     return ExtendedSearchGenerator(searcher)
 
 
-def _extended_variant_generator(total_trials: int) -> Any:
-    from ray.tune.search.basic_variant import BasicVariantGenerator
-
-    class ExtendedVariantGenerator(BasicVariantGenerator):
+def _extended_variant_generator(total_trials: int, generator_class: type) -> Any:
+    class ExtendedVariantGenerator(generator_class):  # the restored one's class: a subclass keeps its behaviour
         def restore_from_dir(self, dirpath: str) -> None:
             super().restore_from_dir(dirpath)  # replaces every attribute, random state included
             last = self._iterators[-1]

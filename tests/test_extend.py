@@ -1,5 +1,6 @@
-"""Extending a finished sweep: `hpo run SPEC --resume --set search.num_samples=N` runs only the extra trials, and
-the Bayesian searcher keeps what it was told."""
+"""Extending a finished sweep: `hpo run SPEC --resume --set search.num_samples=N` runs only the extra trials, the
+Bayesian searcher keeps what it was told, and a grid extends by repeats (skipping, when warm-started, the grid points
+the earlier sweeps evaluated)."""
 from __future__ import annotations
 
 import json
@@ -62,16 +63,36 @@ def test_extending_a_finished_bayes_sweep_runs_only_the_extra_trials(ray_local, 
     assert len(set(xs)) == 7
 
 
-def test_a_grid_extends_by_repeats_and_num_samples_may_not_shrink(ray_local, tmp_path, capsys):
-    spec, storage, sweep, before = first_run(tmp_path, GRID_SPEC, "extgrid")
-    assert len(before) == 2
+def test_a_grid_extends_by_repeats_skipping_warm_start_points(ray_local, tmp_path, capsys):
+    """An earlier grid sweep evaluated y = -1 and 0 (x sampled on each); a grid over y = -1, 0, 1 warm-started from it
+    runs 1 trial (the outcome check expects 1); extended to 3 repeats it runs 6 more, the old trial not again, still
+    skipping the 2 evaluated before (7 of 9)."""
+    _, storage, old, _ = first_run(tmp_path, GRID_SPEC, "extgrid")
+    spec = tmp_path / "warm-grid.yaml"
+    spec.write_text(SPEC.format(name="warmgrid", extra=", y: {grid: [-1, 0, 1]}",
+                                search=f"{{method: grid, num_samples: 1, seed: 1, warm_start: [{old}]}}"))
+    capsys.readouterr()
+    assert main(["validate", str(spec)]) == 0
+    line = "grid search skips 2 of its 3 trials, evaluated there already: 1 to run"
+    assert line in capsys.readouterr().out
+    assert main(["run", str(spec), "--storage", str(storage), "--quiet"]) == 0
+    assert line in capsys.readouterr().out
+    before = trials_of(storage / "warmgrid")
+    assert [grid_value(storage / "warmgrid" / name) for name in before] == [1]
+
+    assert main(["validate", str(spec), "--storage", str(storage), "--resume", "--set", "search.num_samples=3"]) == 0
+    assert "resume: 1 trials stored, 6 new" in capsys.readouterr().out
     assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
                  "--set", "search.num_samples=3"]) == 0
-    after = trials_of(sweep)
-    assert len(after) == 6 and {name: after[name] for name in before} == before
-    ys = sorted(json.loads((sweep / name / "params.json").read_text())["y"] for name in after)
-    assert ys == [-1, -1, -1, 0, 0, 0]
-    capsys.readouterr()
+    assert "grid search skips 2 of its 9 trials, evaluated there already: 7 to run" in capsys.readouterr().out
+    after = trials_of(storage / "warmgrid")
+    assert len(after) == 7 and {name: after[name] for name in before} == before
+    assert sorted(grid_value(storage / "warmgrid" / name) for name in after) == [-1, -1, 0, 0, 1, 1, 1]
     assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
                  "--set", "search.num_samples=2"]) == 2
     assert "search.num_samples may only grow" in capsys.readouterr().err
+
+
+def grid_value(trial: Path) -> int:
+    """The trial's `y`, the grid parameter."""
+    return json.loads((trial / "params.json").read_text())["y"]

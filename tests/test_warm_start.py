@@ -1,5 +1,6 @@
 """Warm start (`search.warm_start`): the finished trials of an earlier sweep, local or on S3, that fit an edited
-space (one range narrowed, one branch removed, one parameter added) are told to the Bayesian searcher first."""
+space (one range narrowed, one branch removed, one parameter added) are told to the Bayesian searcher first; random
+search draws again rather than repeat one of them (grid search: `test_extend.py`)."""
 from __future__ import annotations
 
 import json
@@ -42,13 +43,18 @@ storage_options: {{endpoint_url: {endpoint}}}
 """
 
 
+def params_of(sweep: Path) -> list[dict]:
+    """The configs of the sweep's trials."""
+    return [json.loads(p.read_text()) for p in sweep.glob("*/params.json")]
+
+
 @pytest.fixture(scope="module")
 def old_sweep(ray_local, tmp_path_factory) -> tuple[Path, dict[str, int]]:
     """The earlier sweep, and how many of its trials the edited space keeps and drops, and why."""
     tmp = tmp_path_factory.mktemp("old")
     (tmp / "old.yaml").write_text(OLD)
     assert main(["run", str(tmp / "old.yaml"), "--storage", str(tmp / "runs"), "--quiet"]) == 0
-    params = [json.loads(p.read_text()) for p in (tmp / "runs" / "old").glob("*/params.json")]
+    params = params_of(tmp / "runs" / "old")
     outside = sum(p["x"] < 2 for p in params)
     removed = sum(p["x"] >= 2 and p["model"]["name"] == "b" for p in params)
     assert outside and removed and len(params) - outside - removed  # the seed gives each case
@@ -85,8 +91,22 @@ def test_warm_start_from_an_s3_sweep_and_a_metric_mode_mismatch(old_sweep, make_
     assert s3_client(s3_server).list_objects_v2(Bucket=bucket, Prefix="sweeps/old/spec.yaml")["KeyCount"] == 1
     uri = f"s3://{bucket}/sweeps/old"
     warm = load_warm_start(load_spec_text(NEW.format(mode="max", uri=uri, endpoint=s3_server)))
-    assert warm is not None and warm.line() == expected_line(counts)
-    assert warm.line("random") == f"warm start: random search does not use the {counts['reused']} earlier trials that fit"
+    assert warm is not None and warm.line(load_spec_text(NEW.format(mode="max", uri=uri, endpoint=s3_server))) \
+        == expected_line(counts)
     assert all(2 <= c["x"] <= 6 and c["model"]["name"] == "a" and c["z"] == 1 for c, _ in warm.observations)
     with pytest.raises(UserInputError, match="optimised score \\(max\\), this sweep score \\(min\\)"):
         load_warm_start(load_spec_text(NEW.format(mode="min", uri=uri, endpoint=s3_server)))
+
+
+def test_random_search_draws_again_instead_of_repeating_an_earlier_trial(old_sweep, tmp_path, capsys):
+    """The earlier sweep's spec again, with its seed: without the warm start the new sweep's 3 trials would be the
+    earlier sweep's first 3."""
+    old, counts = old_sweep
+    spec = tmp_path / "again.yaml"
+    spec.write_text(OLD.replace("name: old", "name: again").replace(
+        "num_samples: 12, seed: 5}", f"num_samples: 3, seed: 5, warm_start: [{old}]}}"))
+    assert main(["run", str(spec), "--storage", str(tmp_path / "runs"), "--quiet"]) == 0
+    assert (f"reused {counts['finished']} of {counts['finished']} finished trials; random search draws again where "
+            "it would repeat one of them") in capsys.readouterr().out
+    earlier, later = params_of(old), params_of(tmp_path / "runs" / "again")
+    assert len(later) == 3 and not {p["x"] for p in earlier} & {p["x"] for p in later}

@@ -1,5 +1,5 @@
 """What `hpo ensemble` asks of a trainable (its attribute `load_predictor(config, checkpoint_dir)`): the model of a
-trial's checkpoint, predicting raw rows of its dataset, and that dataset's held-out test rows."""
+trial's checkpoint, predicting raw rows of its dataset, and that dataset's held-out test and validation rows."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,6 +17,8 @@ class Predictor:
     predict: Callable[[np.ndarray], np.ndarray]
     X_test: np.ndarray
     y_test: np.ndarray
+    X_val: np.ndarray | None = None   # the validation rows the trial was scored on (greedy ensemble selection);
+    y_val: np.ndarray | None = None   # None when the model trained on them (cross-validation)
 
 
 def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:

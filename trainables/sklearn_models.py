@@ -208,7 +208,9 @@ def _load_predictor(config: dict, checkpoint_dir: str, task: estimators.Task) ->
                 return np.mean([m.predict(X) for m in models], axis=0)
             return np.mean([_probabilities(m, X, n_classes) for m in models], axis=0)
 
-    return Predictor(task, n_classes, predict, splits.X_test, splits.y_test)
+    held_out = int(config.get("cv", 0) or 0) < 2   # with cross-validation every model saw the validation rows
+    return Predictor(task, n_classes, predict, splits.X_test, splits.y_test,
+                     splits.X_val if held_out else None, splits.y_val if held_out else None)
 
 
 def _probabilities(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:

@@ -243,7 +243,8 @@ def _load_predictor(config: dict, checkpoint_dir: str, net: str) -> Predictor:
             return torch.softmax(output, dim=1).numpy()
         return output.squeeze(1).numpy() * problem.y_std + problem.y_mean
 
-    return Predictor(problem.task, splits.n_classes, predict, splits.X_test, splits.y_test)
+    return Predictor(problem.task, splits.n_classes, predict, splits.X_test, splits.y_test,
+                     splits.X_val, splits.y_val)
 
 
 def load_predictor_mlp(config: dict, checkpoint_dir: str) -> Predictor:

@@ -104,10 +104,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     build_search_algorithm(spec, param_space_of(spec))  # compiles the space, or says why not
     print("\n".join(summary(spec)))
+    from orchestrator.runner.warm_start import load_warm_start
+
+    warm = load_warm_start(spec)  # reads the earlier sweeps, if any: what they give, what grid search skips
+    if warm is not None:
+        print(warm.line(spec))
     if args.resume:
         from orchestrator.runner.extension import extension_line
 
-        print(extension_line(spec, args.storage))
+        if warm is None:
+            print(extension_line(spec, args.storage))
+        else:
+            print(extension_line(spec, args.storage, skipped=warm.grid_skips))
     return 0
 
 

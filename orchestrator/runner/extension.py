@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from orchestrator.errors import UserInputError
 from orchestrator.spec import Spec
@@ -42,8 +42,9 @@ def check_extension(stored: dict[str, Any] | None, spec: Spec, where: str) -> No
                              f"({before} -> {spec.search.num_samples}); the sweep has its first {before} already")
 
 
-def extension_line(spec: Spec, storage: str | None) -> str:
-    """What `hpo validate --resume` prints: the trials the stored sweep holds and how many resuming it adds."""
+def extension_line(spec: Spec, storage: str | None, skipped: Callable[[Spec], int] = lambda _spec: 0) -> str:
+    """What `hpo validate --resume` prints: the trials the stored sweep holds and how many resuming it adds;
+    `skipped` counts the trials a spec's grid search leaves out (warm start: `WarmStart.grid_skips`)."""
     from orchestrator.runner.resume import read_stored_spec
     from orchestrator.storage import resolve_storage
 
@@ -54,4 +55,5 @@ def extension_line(spec: Spec, storage: str | None) -> str:
     check_extension(stored, spec, sweep.display)
     before = stored_num_samples(stored) or spec.search.num_samples
     earlier = replace(spec, search=replace(spec.search, num_samples=before))
-    return f"resume: {expected_trials(earlier)} trials stored, {new_trials(spec, stored)} new"
+    new = new_trials(spec, stored) - (skipped(spec) - skipped(earlier))
+    return f"resume: {(expected_trials(earlier) or 0) - skipped(earlier)} trials stored, {new} new"

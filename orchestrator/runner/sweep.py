@@ -19,7 +19,7 @@ from orchestrator.runner.ray_session import log_path, ray_session, without_missi
 from orchestrator.runner.resume import write_stored_spec
 from orchestrator.runner.sweep_watch import SweepWatch
 from orchestrator.runner.tuner import TrialName, build_tuner, fit, param_space_of
-from orchestrator.runner.warm_start import load_warm_start
+from orchestrator.runner.warm_start import expected_after_warm_start, load_warm_start
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
 from orchestrator.storage.lease import Lease, hold_lease
@@ -77,10 +77,14 @@ def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], 
                 callbacks: Sequence[Any]) -> SweepResult:
     out = stream or sys.stdout
     _, secrets = split_secrets(spec.config)  # they reach trials through `guard`, never Ray
-    warm = None if resume else load_warm_start(spec)  # a resumed searcher holds them already
+    # a resumed searcher holds them already; a resumed grid needs them only to count the trials it skips
+    warm = None if resume and spec.search.method != "grid" else load_warm_start(spec)
+    expected = expected_after_warm_start(spec, warm)
+    if expected == 0:
+        raise UserInputError("search.warm_start: its sweeps evaluated every grid point already; nothing to run")
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
     if warm is not None:
-        out.write(warm.line(spec.search.method) + "\n")
+        out.write(warm.line(spec) + "\n")
     log_file = log_path(sweep)
     watch, timer = SweepWatch(), PhaseTimer()
     clock = SweepClock(timer)
@@ -99,7 +103,7 @@ def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], 
     except KeyboardInterrupt:  # before Ray Tune took over Ctrl-C
         raise SweepInterrupted(resume_hint(spec, sweep, storage)) from None
     try:
-        finished = judge(results, watch, spec, expected=expected_trials(spec), elapsed_s=elapsed_s,
+        finished = judge(results, watch, spec, expected=expected, elapsed_s=elapsed_s,
                          hint=lambda: resume_hint(spec, sweep, storage))
         with timer.phase("publish"):
             manifest, published = publish(spec, sweep, finished, secrets)

@@ -1,6 +1,6 @@
 """Warm start: the finished trials of earlier sweeps (`search.warm_start`, local or S3) that fit the current space,
-told to the Bayesian searcher before it suggests; values outside the new ranges or in removed branches are dropped
-and counted."""
+told to the Bayesian searcher before it suggests, or to grid and random search so that they skip exact repeats;
+values outside the new ranges or in removed branches are dropped and counted."""
 from __future__ import annotations
 
 import math
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.errors import UserInputError
+from orchestrator.runner.extension import expected_trials
 from orchestrator.runner.resume import read_stored_spec
 from orchestrator.space.fit import DoesNotFit, fit_config
 from orchestrator.spec import Spec
@@ -26,14 +27,26 @@ class WarmStart:
     finished: int = 0                                      # finished trials read, reused or not
     dropped: Counter = field(default_factory=Counter)      # reason -> trials
 
-    def line(self, method: str = "bayes") -> str:
-        """One line for the run's output: how many were reused, and why the others were not (grid and random search
-        do not use them yet: they would only skip exact repeats)."""
+    def line(self, spec: Spec) -> str:
+        """One line for the run's output: how many were reused and how, and why the others were not."""
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.dropped.items()))
-        if method in ("grid", "random"):
-            return f"warm start: {method} search does not use the {len(self.observations)} earlier trials that fit"
-        return (f"warm start: reused {len(self.observations)} of {self.finished} finished trials"
+        line = (f"warm start: reused {len(self.observations)} of {self.finished} finished trials"
                 + (f" (dropped: {why})" if why else ""))
+        if spec.search.method == "random":
+            return line + "; random search draws again where it would repeat one of them"
+        if spec.search.method == "grid":
+            total = expected_trials(spec) or 0
+            return (line + f"; grid search skips {self.grid_skips(spec)} of its {total} trials, evaluated there "
+                    f"already: {total - self.grid_skips(spec)} to run")
+        return line
+
+    def grid_skips(self, spec: Spec) -> int:
+        """The trials grid search leaves out because an earlier trial evaluated their grid point (0 for others)."""
+        if spec.search.method != "grid":
+            return 0
+        from orchestrator.searchers.repeat_skipping import planned_skips  # imports Ray
+
+        return planned_skips(spec.space, (config for config, _ in self.observations), spec.search.num_samples)
 
 
 def load_warm_start(spec: Spec) -> WarmStart | None:
@@ -63,14 +76,24 @@ def load_warm_start(spec: Spec) -> WarmStart | None:
 
 
 def tell(search_alg: Any, warm: WarmStart | None) -> None:
-    """Tell the observations to the searcher inside `search_alg` (past its wrappers) when it takes told points."""
+    """Tell the observations to the searcher inside `search_alg` (past its wrappers) when it takes told points, or
+    their configs to grid and random search, which skip repeats of them."""
     searcher = search_alg
     while hasattr(searcher, "searcher"):  # ConcurrencyLimiter and other wrappers
         searcher = searcher.searcher
-    if warm is None or not hasattr(searcher, "add_evaluated_point"):
+    if warm is None:
         return
-    for config, value in warm.observations:
-        searcher.add_evaluated_point(config, value)
+    if hasattr(searcher, "skip_repeats_of"):
+        searcher.skip_repeats_of(config for config, _ in warm.observations)
+    elif hasattr(searcher, "add_evaluated_point"):
+        for config, value in warm.observations:
+            searcher.add_evaluated_point(config, value)
+
+
+def expected_after_warm_start(spec: Spec, warm: WarmStart | None) -> int | None:
+    """The trials the sweep runs: `expected_trials`, less the grid points the warm start evaluated already."""
+    total = expected_trials(spec)
+    return total if total is None or warm is None else total - warm.grid_skips(spec)
 
 
 def _metric_value(result: dict[str, Any] | None, metric: str) -> float | None:

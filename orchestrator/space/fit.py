@@ -1,7 +1,9 @@
 """Whether an earlier trial's config fits the current search space (warm start after the space was edited):
-each parameter is looked up by its path, a value outside a narrowed range or in a removed branch does not fit."""
+each parameter is looked up by its path, a value outside a narrowed range or in a removed branch does not fit.
+`repeat_key` says when two fitted configs are the same point (random search) or grid point (grid search)."""
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Mapping
 
@@ -58,3 +60,22 @@ def _in_range(node: FloatParam | IntParam, value: Any) -> float | int:
     if not node.low <= value <= node.high:
         raise DoesNotFit(OUTSIDE)
     return int(value) if isinstance(node, IntParam) else float(value)
+
+
+def repeat_key(space: Nested, fitted: Mapping[str, Any], *, grid: bool) -> str:
+    """What makes a fitted config a repeat, as one string: every value (random search), or only the values grid
+    search enumerates, `grid:` values and conditional branches by path (grid search: the grid point it falls on)."""
+    return json.dumps(_grid_point(space, fitted) if grid else fitted, sort_keys=True, default=repr)
+
+
+def _grid_point(space: Nested, fitted: Mapping[str, Any]) -> dict[str, Any]:
+    point: dict[str, Any] = {}
+    for name, node in space.children.items():
+        value = fitted[name]
+        if isinstance(node, Categorical) and node.grid:
+            point[name] = value
+        elif isinstance(node, Conditional):
+            point[name] = {BRANCH_KEY: value[BRANCH_KEY], **_grid_point(node.branches[value[BRANCH_KEY]], value)}
+        elif isinstance(node, Nested):
+            point[name] = _grid_point(node, value)
+    return point
