@@ -169,6 +169,10 @@ class ProgressView(Callback):
     def total(self) -> int | None:
         return self.state.total
 
+    def expect_trials(self, total: int) -> None:
+        """The runner's count of trials to run, once it is known (a warm start can leave grid points out)."""
+        self.state.total = total
+
     # --- Ray Tune hooks --------------------------------------------------------------------------------------------
 
     def setup(self, **info: Any) -> None:

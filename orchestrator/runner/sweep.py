@@ -83,6 +83,9 @@ def _run_leased(spec: Spec, sweep: StorageLocation, trainable: Callable[[dict], 
     if expected == 0:
         raise UserInputError("search.warm_start: its sweeps evaluated every grid point already; nothing to run")
     claim_sweep(sweep, spec, resume=resume, fresh=fresh)
+    for callback in callbacks:  # a progress view counts the trials the warm start leaves out of a grid
+        if hasattr(callback, "expect_trials"):
+            callback.expect_trials(expected)
     if warm is not None:
         out.write(warm.line(spec) + "\n")
     log_file = log_path(sweep)
