@@ -149,6 +149,37 @@ def test_background_start_only_for_a_fresh_local_ray(ray_local, monkeypatch: pyt
     assert ray_start.finish_background_start() is None
 
 
+_STARTED_BEFORE_THE_SESSION = """
+import sys, time
+from pathlib import Path
+import ray
+from orchestrator.runner import ray_start
+from orchestrator.runner.phase_timer import PhaseTimer
+from orchestrator.runner.ray_session import ray_session
+from orchestrator.spec import load_spec
+
+spec = load_spec(sys.argv[1])
+assert ray_start.start_in_background(None)
+while not ray.is_initialized():   # the start ends before the runner asks for Ray (the imports were slower)
+    time.sleep(0.1)
+timer = PhaseTimer()
+with ray_session(spec, None, Path(sys.argv[2]), timer) as dashboard:
+    assert dashboard is None and ray.get(ray.put(1)) == 1   # no Ray dashboard unless asked; Ray outlived its thread
+assert not ray.is_initialized(), "a background-started Ray belongs to the run, which shuts it down"
+print(sorted(timer.phases))
+"""
+
+
+def test_ray_started_in_background_belongs_to_the_run(tmp_path: Path) -> None:
+    """Ray started in the background is the run's own even when its start ended before the runner asked for it:
+    used as it is, timed as `Ray start (overlapped)`, shut down (and timed) when the session ends."""
+    done = subprocess.run([sys.executable, "-c", _STARTED_BEFORE_THE_SESSION, str(write_spec(tmp_path)),
+                           str(tmp_path / "hpo.log")], capture_output=True, text=True, cwd=REPO,
+                          env=_env(tmp_path), timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'Ray start (overlapped)'" in done.stdout and "'shutdown'" in done.stdout
+
+
 def _dead_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

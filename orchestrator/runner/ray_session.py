@@ -16,7 +16,7 @@ from orchestrator.runner.private_log import PrivateFileHandler, private_log_dir
 from orchestrator.runner.job_driver import in_ray_job
 from orchestrator.runner.phase_timer import PhaseTimer
 from orchestrator.runner.ray_start import (
-    INIT_OPTIONS, finish_background_start, init_local, join_target, quiet_env,
+    INIT_OPTIONS, background_start_pending, finish_background_start, init_local, join_target, quiet_env,
 )
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
@@ -35,7 +35,7 @@ def ray_session(spec: Spec, address: str | None, log_file: Path,
 
     timer = timer or PhaseTimer()
     handler = quiet_ray(log_file)
-    ours = not ray.is_initialized()
+    ours = background_start_pending() or not ray.is_initialized()
     try:
         with timer.phase("start Ray"), cluster_code(spec, address) as runtime_env:
             dashboard = connect(address, runtime_env=runtime_env, timer=timer)

@@ -106,6 +106,11 @@ def start_in_background(address: str | None) -> bool:
     return True
 
 
+def background_start_pending() -> bool:
+    """Whether a background start was begun and not yet waited for (the Ray it starts belongs to the runner)."""
+    return _pending is not None
+
+
 def finish_background_start() -> float | None:
     """Wait for a background start, if one was begun, and raise what it raised; returns the seconds Ray's start took
     in all (None without a background start)."""
