@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 
@@ -97,9 +98,9 @@ def start_in_background(address: str | None) -> bool:
     """Begin starting a fresh local Ray in a thread when `address` (and RAY_ADDRESS) name no cluster and no Ray is
     running in this process; `finish_background_start` (called by the runner's `connect`) waits for it."""
     global _pending
-    import ray
+    ray = sys.modules.get("ray")   # not imported here: the thread imports it, while this one goes on
 
-    if _pending is not None or join_target(address) is not None or ray.is_initialized():
+    if _pending is not None or join_target(address) is not None or (ray is not None and ray.is_initialized()):
         return False
     quiet_env()
     _pending = _BackgroundStart()
