@@ -1,6 +1,6 @@
 """Starting the embedded local Ray, optionally in a background thread begun as soon as the CLI has read a valid spec:
-Ray's start (launching a dozen processes, then polling for them) then overlaps the driver's imports of Ray Tune and
-the trainable, its claim of the sweep folder and its Tuner's assembly, instead of following them."""
+Ray's start (launching some 10-20 processes, then polling for them) then overlaps the driver's imports of Ray Tune and
+the trainable, its lease and its claim of the sweep folder, instead of following them."""
 from __future__ import annotations
 
 import logging
