@@ -118,11 +118,14 @@ def _stale_file_case(tmp_path: Path, ray_tmp: Path) -> None:
     done = hpo_run(spec, env, "--verbose")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert listener.connections == 0
-    assert "phase timings:" in done.stdout and "outside the sweep" in done.stdout
+    for line in ("phase timings:", "outside the sweep", "before the run"):
+        assert line in done.stdout
+    assert "dashboard: http" not in done.stdout   # the embedded Ray serves no dashboard unless --ray-dashboard
     log = (tmp_path / "runs" / "tiny" / "hpo.log").read_text(encoding="utf-8")
     assert "hpo phase timings:" in log
-    for phase in ("start Ray", "first trial started", "sweep", "shutdown", "publish", "whole run"):
-        assert phase in log
+    for phase in ("Ray start (overlapped)", "start Ray", "first trial started", "sweep", "shutdown", "publish",
+                  "whole run", "outside the sweep"):
+        assert f"  {phase} " in log
 
     cluster_file.write_text(f"127.0.0.1:{_dead_port()}")
     started = time.monotonic()
@@ -130,6 +133,52 @@ def _stale_file_case(tmp_path: Path, ray_tmp: Path) -> None:
     assert time.monotonic() - started < 30
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1
     assert "cannot connect to Ray at auto (127.0.0.1:" in failed.stderr and str(cluster_file) in failed.stderr
+
+
+def test_background_start_only_for_a_fresh_local_ray(ray_local, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI starts Ray early (overlapping its imports) only where it would start a fresh local one: never when
+    `--address` or RAY_ADDRESS names a cluster, nor when this process has a Ray already; with none begun, the
+    runner's wait for it is a no-op."""
+    from orchestrator.runner import ray_start
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert not ray_start.start_in_background("auto")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
+    assert not ray_start.start_in_background(None)
+    monkeypatch.setenv("RAY_ADDRESS", "local")
+    assert not ray_start.start_in_background(None)   # a fresh local Ray, but this process has one
+    assert ray_start.finish_background_start() is None
+
+
+_STARTED_BEFORE_THE_SESSION = """
+import sys, time
+from pathlib import Path
+import ray
+from orchestrator.runner import ray_start
+from orchestrator.runner.phase_timer import PhaseTimer
+from orchestrator.runner.ray_session import ray_session
+from orchestrator.spec import load_spec
+
+spec = load_spec(sys.argv[1])
+assert ray_start.start_in_background(None)
+while not ray.is_initialized():   # the start ends before the runner asks for Ray (the imports were slower)
+    time.sleep(0.1)
+timer = PhaseTimer()
+with ray_session(spec, None, Path(sys.argv[2]), timer) as dashboard:
+    assert dashboard is None and ray.get(ray.put(1)) == 1   # no Ray dashboard unless asked; Ray outlived its thread
+assert not ray.is_initialized(), "a background-started Ray belongs to the run, which shuts it down"
+print(sorted(timer.phases))
+"""
+
+
+def test_ray_started_in_background_belongs_to_the_run(tmp_path: Path) -> None:
+    """Ray started in the background is the run's own even when its start ended before the runner asked for it:
+    used as it is, timed as `Ray start (overlapped)`, shut down (and timed) when the session ends."""
+    done = subprocess.run([sys.executable, "-c", _STARTED_BEFORE_THE_SESSION, str(write_spec(tmp_path)),
+                           str(tmp_path / "hpo.log")], capture_output=True, text=True, cwd=REPO,
+                          env=_env(tmp_path), timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'Ray start (overlapped)'" in done.stdout and "'shutdown'" in done.stdout
 
 
 def _dead_port() -> int:
@@ -155,7 +204,7 @@ def test_running_local_cluster_is_joined_only_with_address(tmp_path: Path) -> No
         assert started.returncode == 0, started.stderr[-2000:]
         assert (ray_tmp / "ray" / "ray_current_cluster").is_file()
         spec = write_spec(tmp_path)
-        own = hpo_run(spec, env)
+        own = hpo_run(spec, env, "--ray-dashboard")
         assert own.returncode == 0, own.stderr[-2000:]
         assert "dashboard: http" in own.stdout and f"dashboard: http://127.0.0.1:{dashboard_port} " not in own.stdout
         joined = hpo_run(spec, env, "--address", "auto", "--fresh")

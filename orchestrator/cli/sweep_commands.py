@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import yaml
@@ -38,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--quiet", action="store_true", help="one line per finished trial, no live view")
     run.add_argument("--dashboard", nargs="?", type=int, const=8266, default=None, metavar="PORT",
                      help="serve the live sweep page (hpo dashboard) on 127.0.0.1:PORT while it runs (default 8266)")
+    run.add_argument("--ray-dashboard", action="store_true",
+                     help="let the embedded local Ray serve Ray's dashboard (off by default: it slows Ray's start)")
     run.add_argument("--verbose", action="store_true",
                      help="end with the time of each phase (start Ray, first trial, sweep, shutdown, publish)")
     run.set_defaults(func=cmd_run)
@@ -125,6 +128,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     before_run = process_age_s()
     spec = load_spec(args.spec, [*args.overrides, *overrides_from_env()])   # secret ones shipped by `hpo submit`
+    from orchestrator.runner.ray_start import RAY_DASHBOARD_ENV, start_in_background
+
+    if args.ray_dashboard:
+        os.environ[RAY_DASHBOARD_ENV] = "1"
+    start_in_background(args.address)   # Ray starts while this driver imports Ray Tune and the trainable
     print(f"hpo: sweep {spec.name}: {spec.search.method} search, "
           f"early stopping {spec.early_stopping.method}", flush=True)
     if args.dashboard is not None:

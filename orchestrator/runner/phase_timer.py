@@ -3,11 +3,10 @@ spent outside the sweep shows in `hpo.log` and in `hpo run --verbose`."""
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any, Iterator
-
-from ray.tune import Callback
 
 PHASE_LOG_PREFIX = "hpo phase timings:"
 
@@ -53,7 +52,13 @@ class PhaseTimer:
 
 
 def process_age_s() -> float | None:
-    """Seconds since this process started (the CLI's interpreter start, imports, reading the spec), if the OS says."""
+    """Seconds since this process started (the CLI's interpreter start, imports, reading the spec), if the OS says:
+    from /proc on Linux (psutil comes with Ray, which the CLI imports only later), else from psutil when importable."""
+    try:
+        ticks = float(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        return max(0.0, float(Path("/proc/uptime").read_text().split()[0]) - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import psutil
 
@@ -62,30 +67,11 @@ def process_age_s() -> float | None:
         return None
 
 
-class SweepClock(Callback):
-    """A Ray Tune callback that records, as phases, how long after the fit began the first trial started running
-    (`first trial started`) and how long the fit took to return after its last trial ended (`sweep wind-down`)."""
+def __getattr__(name: str) -> Any:
+    """`SweepClock` moved to `runner.sweep_clock` (this module stays free of Ray Tune, which the CLI imports only
+    once Ray's start is under way); the experiment state of a sweep started before names it here."""
+    if name == "SweepClock":
+        from orchestrator.runner.sweep_clock import SweepClock
 
-    def __init__(self, timer: PhaseTimer) -> None:
-        self._timer = timer
-        self._began = self._ended = time.monotonic()
-
-    def setup(self, **info: Any) -> None:
-        self._began = time.monotonic()
-
-    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        if "first trial started" not in self._timer.phases:
-            self._timer.record("first trial started", time.monotonic() - self._began)
-
-    def on_experiment_end(self, trials: list, **info: Any) -> None:
-        self._ended = time.monotonic()
-
-    def wind_down(self) -> None:
-        """Call as the fit returns: records `sweep wind-down`."""
-        self._timer.record("sweep wind-down", time.monotonic() - self._ended)
-
-    def __getstate__(self) -> dict[str, Any]:   # Ray pickles callbacks into its experiment state
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._timer, self._began = PhaseTimer(), time.monotonic()
+        return SweepClock
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,18 +15,13 @@ from orchestrator.runner.code_shipping import staged_sweep
 from orchestrator.runner.private_log import PrivateFileHandler, private_log_dir
 from orchestrator.runner.job_driver import in_ray_job
 from orchestrator.runner.phase_timer import PhaseTimer
+from orchestrator.runner.ray_start import (
+    INIT_OPTIONS, background_start_pending, finish_background_start, init_local, join_target, quiet_env,
+)
 from orchestrator.spec import Spec
 from orchestrator.storage import StorageLocation
 from orchestrator.storage.sweep_folder import LOG_FILE
 
-# Ray's console chatter (banners, per-trial tables, deprecation hints) goes to the sweep's log.
-_QUIET_ENV = {
-    "RAY_AIR_NEW_OUTPUT": "0",
-    "RAY_DEDUP_LOGS": "0",
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "3600",
-    "TUNE_WARN_INSUFFICENT_RESOURCE_THRESHOLD_S": "3600",
-}
 _NOISY_LOGGERS = ("ray", "ray.tune", "ray.train", "ray.air", "ray.data", "filelock", "botocore")
 
 
@@ -40,10 +35,10 @@ def ray_session(spec: Spec, address: str | None, log_file: Path,
 
     timer = timer or PhaseTimer()
     handler = quiet_ray(log_file)
-    ours = not ray.is_initialized()
+    ours = background_start_pending() or not ray.is_initialized()
     try:
         with timer.phase("start Ray"), cluster_code(spec, address) as runtime_env:
-            dashboard = connect(address, runtime_env=runtime_env)
+            dashboard = connect(address, runtime_env=runtime_env, timer=timer)
         reattach_logs(handler)
         yield dashboard
     finally:
@@ -74,8 +69,7 @@ def without_missing_gpus(spec: Spec, *, local: bool, stream: TextIO) -> Spec:
 
 def quiet_ray(log_file: Path) -> logging.Handler:
     """Route Ray's Python loggers to `log_file` only; returns the handler (remove it when done)."""
-    for key, value in _QUIET_ENV.items():
-        os.environ.setdefault(key, value)
+    quiet_env()
     log_file.parent.mkdir(parents=True, exist_ok=True)
     handler = PrivateFileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -122,40 +116,28 @@ def release_logs(handler: logging.Handler) -> None:
     handler.close()
 
 
-def connect(address: str | None, *, runtime_env: dict | None = None) -> str | None:
+def connect(address: str | None, *, runtime_env: dict | None = None, timer: PhaseTimer | None = None) -> str | None:
     """Join the Ray that `join_target` names (auto, ray://host:10001, host:6379) or start a fresh embedded local one
-    (`address="local"`: no cluster file is read, no running cluster is joined by accident). Returns the dashboard URL
-    when there is one. An already-initialised Ray (tests, notebooks) is used as it is."""
+    (or wait for the one `ray_start.start_in_background` began: `timer` then gets its whole start as `Ray start
+    (overlapped)`). Returns the dashboard URL when there is one. An already-initialised Ray is used as it is."""
     import ray
 
-    if not ray.is_initialized():
-        # ERROR while Ray starts hides its banners; `quiet_ray` is re-applied afterwards
-        # because ray.init replaces the handlers of the "ray" logger.
-        kwargs: dict = {"log_to_driver": False, "logging_level": logging.ERROR}
-        if runtime_env:
-            kwargs["runtime_env"] = runtime_env
-        target = join_target(address)
-        try:
+    target = join_target(address)
+    try:
+        overlapped_s = finish_background_start()
+        if overlapped_s is not None and timer is not None:
+            timer.record("Ray start (overlapped)", overlapped_s)
+        if not ray.is_initialized():
+            options = {**INIT_OPTIONS, **({"runtime_env": runtime_env} if runtime_env else {})}
             if target:
                 check_reachable(target)
-                ray.init(address=target, **kwargs)
+                ray.init(address=target, **options)
             else:
-                _workers_see_cwd()
-                ray.init(address="local", _node_ip_address=os.environ.get("HPO_NODE_IP", "127.0.0.1"), **kwargs)
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserInputError(f"cannot connect to Ray at {target or 'local'}: {first}") from None
+                init_local(**options)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserInputError(f"cannot connect to Ray at {target or 'local'}: {first}") from None
     return dashboard_url()
-
-
-def join_target(address: str | None) -> str | None:
-    """The Ray to join, or None for a fresh local one: `--address` as given; without it, RAY_ADDRESS, which only a
-    user or a Ray job sets (a job's driver is meant to join the cluster it runs in), "local" meaning local."""
-    from_env = os.environ.get("RAY_ADDRESS", "").strip()
-    target = (address or "").strip() or from_env
-    if target == "auto" and from_env not in ("", "auto", "local"):
-        target = from_env   # what ray.init would join
-    return None if target in ("", "local") else target
 
 
 def check_reachable(target: str, timeout_s: float = 3.0) -> None:
@@ -195,15 +177,6 @@ def cluster_code(spec: Spec, address: str | None) -> Iterator[dict[str, Any] | N
         return
     with staged_sweep(spec, Path(spec.source_file)) as staged:  # kept until Ray has uploaded it
         yield staged.runtime_env
-
-
-def _workers_see_cwd() -> None:
-    """Local workers inherit our environment: put the working directory on their PYTHONPATH
-    so a user's `package.module:function` trainable imports there as it does here."""
-    cwd = os.getcwd()
-    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if cwd not in parts:
-        os.environ["PYTHONPATH"] = os.pathsep.join([cwd, *parts])
 
 
 def dashboard_url() -> str | None:

@@ -12,11 +12,12 @@ from orchestrator.runner.claim import claim_sweep, sweep_location
 from orchestrator.runner.extension import expected_trials
 from orchestrator.runner.guard import guard
 from orchestrator.runner.job_driver import leave_job_working_dir
-from orchestrator.runner.phase_timer import PhaseTimer, SweepClock
+from orchestrator.runner.phase_timer import PhaseTimer
 from orchestrator.runner.outcome import SweepInterrupted, judge, resume_hint
 from orchestrator.runner.publication import publish
 from orchestrator.runner.ray_session import log_path, ray_session, without_missing_gpus
 from orchestrator.runner.resume import write_stored_spec
+from orchestrator.runner.sweep_clock import SweepClock
 from orchestrator.runner.sweep_watch import SweepWatch
 from orchestrator.runner.tuner import TrialName, build_tuner, fit, param_space_of
 from orchestrator.runner.warm_start import expected_after_warm_start, load_warm_start
