@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 
+from orchestrator.compat import dashboard_frontend_missing
+
 # Ray's console chatter (banners, per-trial tables, deprecation hints) goes to the sweep's log; set before Ray starts,
 # since its processes read them at start.
 QUIET_ENV = {
@@ -50,8 +52,16 @@ def init_local(**options: object) -> None:
 
 
 def wants_ray_dashboard() -> bool:
-    """Whether the embedded local Ray serves Ray's dashboard: `HPO_RAY_DASHBOARD=1` (`hpo run --ray-dashboard`)."""
-    return os.environ.get(RAY_DASHBOARD_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
+    """Whether the embedded local Ray serves Ray's dashboard: `HPO_RAY_DASHBOARD=1` (`hpo run --ray-dashboard`), and
+    this Ray install can serve it: one without the dashboard's web page would hold every start for 60 s (said once)."""
+    if os.environ.get(RAY_DASHBOARD_ENV, "0").strip().lower() not in ("1", "true", "yes", "on"):
+        return False
+    missing = dashboard_frontend_missing()
+    if missing is not None:
+        sys.stderr.write(f"hpo: Ray's dashboard cannot start in this Ray install ({missing} is missing; Ray would "
+                         "wait 60 s for it): starting Ray without it\n")
+        return False
+    return True
 
 
 def _workers_see_cwd() -> None:
