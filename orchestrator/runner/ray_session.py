@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from orchestrator.compat import dashboard_address
-from orchestrator.errors import UserInputError
+from orchestrator.errors import HpoError, UserInputError
 from orchestrator.runner.code_shipping import staged_sweep
 from orchestrator.runner.private_log import PrivateFileHandler, private_log_dir
 from orchestrator.runner.job_driver import in_ray_job
@@ -135,9 +135,16 @@ def connect(address: str | None, *, runtime_env: dict | None = None, timer: Phas
             else:
                 init_local(**options)
     except (ConnectionError, ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserInputError(f"cannot connect to Ray at {target or 'local'}: {first}") from None
+        raise UserInputError(f"cannot connect to Ray at {target or 'local'}: {_first_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception when its raylet does not register in 30 s
+        raise HpoError(f"Ray did not start ({_first_line(exc)}); nothing ran, rerun when the machine is less loaded; "
+                       "Ray's logs: /tmp/ray/session_latest/logs") from None
     return dashboard_url()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def check_reachable(target: str, timeout_s: float = 3.0) -> None:
