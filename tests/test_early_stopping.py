@@ -95,7 +95,8 @@ def test_validate_says_hyperband_runs_asynchronously_and_why(tmp_path, capsys, l
     out = capsys.readouterr().out
     assert "scheduler: hyperband (max_t=20, reduction_factor=3)" in out
     note = next(line for line in out.splitlines() if "asynchronous HyperBand" in line)
-    assert "ASHA with 3 brackets, grace periods 1, 3, 9" in note and "never pauses a trial" in note
+    assert "ASHA with 2 brackets, grace periods 1, 3 (HyperBand's last, grace period 9, left out" in note
+    assert "never pauses a trial" in note
     assert "largest bracket needs 9 trials alive at once" in note and alive in note
 
 
@@ -103,10 +104,12 @@ def test_hyperband_brackets_and_their_seeded_draw():
     """HyperBand's s_max + 1 brackets; the same search seed puts the same trials in the same brackets."""
     from types import SimpleNamespace
 
-    from orchestrator.schedulers.async_hyperband import SeededBrackets, bracket_count
+    from orchestrator.schedulers.async_hyperband import SeededBrackets, bracket_count, brackets_run
 
     assert [bracket_count(t, 3) for t in (1, 2, 3, 8, 9, 20, 27, 81)] == [1, 1, 2, 2, 3, 3, 4, 5]
     assert bracket_count(16, 2) == 5
+    # hyperband runs all of them but HyperBand's last (grace period eta^s_max, the one that stops least)
+    assert [brackets_run(t, 4) for t in (1, 3, 4, 15, 16, 27, 64, 100)] == [1, 1, 1, 1, 2, 2, 3, 3]
 
     def draw(seed: int) -> list[int]:
         scheduler = SeededBrackets(seed=seed, metric="acc", mode="max", max_t=27, brackets=4)
@@ -116,6 +119,37 @@ def test_hyperband_brackets_and_their_seeded_draw():
 
     assert draw(0) == draw(0) != draw(1)
     assert draw(0).count(0) > draw(0).count(3)  # the hardest-pruning bracket gets the most trials
+
+def test_median_leaves_the_trials_it_stopped_out_of_its_median():
+    """Ray's rule counts a stopped trial's curve in every later median, so each stop lowers the bar;
+    hpo's median is over the trials it has not stopped (Vizier's completed trials, Optuna's MedianPruner)."""
+    import math
+
+    from ray.tune.schedulers import MedianStoppingRule
+
+    from orchestrator.schedulers.median_stopping import MedianOfUnstopped
+
+    class Trial:
+        def __init__(self, trial_id: str) -> None:
+            self.trial_id = trial_id
+
+    def decisions(rule) -> dict[str, str]:
+        rule.set_search_properties("acc", "max")
+        seen = {}
+        for name, acc in (("a", 0.9), ("b", 0.1), ("c", 0.2), ("d", 0.3)):  # one after another
+            trial, result = Trial(name), {"training_iteration": 1, "acc": acc}
+            rule.on_trial_add(None, trial)
+            seen[name] = rule.on_trial_result(None, trial, result)
+            rule.on_trial_complete(None, trial, result)
+        return seen
+
+    settings = {"time_attr": "training_iteration", "grace_period": 1, "min_samples_required": 2,
+                "min_time_slice": math.inf}
+    # c is below the median of a and b (0.5) under both; d (0.3) is below it too, but Ray's median
+    # of a, b and the stopped c is 0.2
+    assert decisions(MedianStoppingRule(**settings)) == {"a": "CONTINUE", "b": "CONTINUE", "c": "STOP", "d": "CONTINUE"}
+    assert decisions(MedianOfUnstopped(**settings)) == {"a": "CONTINUE", "b": "CONTINUE", "c": "STOP", "d": "STOP"}
+
 
 # ---- stop conditions ----------------------------------------------------------------------
 
