@@ -64,12 +64,13 @@ def record(seeds: Sequence[int], out: Path) -> None:
     print(f"wrote {out}")
 
 
-def scheduler_factory(variant: str) -> Callable[[], Any]:
-    """A fresh scheduler of `variant` as hpo builds it from early_stopping.py's spec."""
+def scheduler_factory(variant: str, seed: int) -> Callable[[], Any]:
+    """A fresh scheduler of `variant` as hpo builds it from early_stopping.py's spec at search seed
+    `seed` (which also seeds hyperband's bracket draw)."""
     from orchestrator.schedulers import build_scheduler
     from orchestrator.spec import load_spec_text
 
-    spec = load_spec_text(spec_text(variant, 0, TRIALS, MAX_T), f"{variant}.yaml")
+    spec = load_spec_text(spec_text(variant, seed, TRIALS, MAX_T), f"{variant}.yaml")
 
     def make() -> Any:
         with scheduler_of(variant):
@@ -120,9 +121,9 @@ def epoch_times(configs: Sequence[dict[str, Any]]) -> list[float]:
 def measure(variant: str, recorded: dict[str, list[dict[str, Any]]], concurrency: int, orders: int) -> dict[str, Any]:
     """Every recorded seed in its recorded order and `orders - 1` shuffled ones: epoch ratio and
     best-accuracy difference (points) to no stopping."""
-    make = scheduler_factory(variant)
     ratios, deltas = [], []
     for seed, trials in recorded.items():
+        make = scheduler_factory(variant, int(seed))
         curves = [trial[METRIC] for trial in trials]
         base_s = epoch_times([trial["config"] for trial in trials])
         rng = np.random.RandomState(int(seed))

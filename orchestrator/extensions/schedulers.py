@@ -24,7 +24,7 @@ class SchedulerEntry:
     label: str
     builder: str
     parameters: tuple[Option, ...]
-    at_most_max_t: tuple[str, ...] = ()  # parameters that may not exceed max_t
+    at_most_max_t: tuple[str, ...] = ()  # parameters that may not exceed max_t where the spec sets them
     note: str | None = None  # "module:function(spec) -> str": what runs and why, for `hpo validate`
 
     def build(self, spec: Any) -> Any:
