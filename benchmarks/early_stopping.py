@@ -13,7 +13,10 @@ and published). Per sweep: total epochs trained (sum over trials of their last
 `training_iteration`), wall time of `run_sweep` (Ray started once, not counted), and the best
 validation accuracy any trial reached. Methods are interleaved within a seed and concurrency
 (asha, hyperband, median, none, then the next), and the load average is recorded beside each
-run. Every method is compared with `none` at the same seed and concurrency.
+run. Every method is compared with `none` at the same seed and concurrency. hyperband and median
+run at their defaults; `hyperband_before` and `median_before` are what they ran before issue 14
+changed those defaults (all of HyperBand's brackets at eta 3; Ray's median rule, grace 3), built
+in the same process through the method's table entry with the earlier builder.
 
 Targets (issue 14): every method at every concurrency trains at most 40% of the epochs of none,
 with its best validation accuracy within 0.5 points of none's. (Issue 4's, for asha: 35% of the

@@ -16,10 +16,13 @@ EARLY_STOPPING = {
     "median": "{method: median, max_t: 9, grace_period: 1, min_samples_required: 2}",
     "none": "{method: none, max_t: 9}",
 }
-# At most this share of none's 108 iterations (measured over 3 runs of the matrix: asha 37-57%,
-# hyperband 50-76%, median 36-78%). Median stopping stops only trials below the median, so about
-# half run to max_t; under bayes, whose later trials are mostly good ones, every method prunes less.
-PRUNED_TO = {"asha": 0.7, "hyperband": 0.85, "median": 0.85}
+# At most this share of none's 108 iterations, by method and searcher. Measured over 3 runs of the
+# matrix (1 for asha and hyperband since their last change): asha 37-57%; hyperband (brackets 1
+# and 3 at max_t 9, eta 3) 44-65%; median 41-70% under random search, 48-85% under bayes (c4: 76,
+# 92, 76 of 108; c1: 52 each time): bayes's later trials are good ones, close to the best, and
+# median stopping lets those run.
+PRUNED_TO = {("asha", "random"): 0.7, ("asha", "bayes"): 0.7, ("hyperband", "random"): 0.8,
+             ("hyperband", "bayes"): 0.8, ("median", "random"): 0.8, ("median", "bayes"): 0.9}
 SEARCH = {
     "random": "{method: random, num_samples: %d, max_concurrent: %d, seed: 3}",
     "bayes": "{method: bayes, num_samples: %d, max_concurrent: %d, seed: 3, bayes: {n_initial_points: 4}}",
@@ -70,12 +73,7 @@ def test_every_method_prunes_finishes_and_keeps_the_best_curve(ray_local, tmp_pa
     assert result.num_trials == TRIALS and not result.failures
     assert set(data.trials["ray_status"]) == {"TERMINATED"}, data.trials["ray_status"].tolist()
     iterations = data.trials["iterations"]
-    if (method, searcher) == ("median", "bayes"):
-        # Bayes's later trials sit mostly above the median, so median stopping has little to stop: a clean-clone
-        # run measured 92 of 108 at c4 (two trials stopped). It must still stop some; the share is not held.
-        assert (iterations < MAX_T).any() and iterations.sum() < TRIALS * MAX_T, iterations.tolist()
-    else:
-        assert iterations.sum() <= PRUNED_TO[method] * TRIALS * MAX_T, iterations.tolist()  # none: all 108
+    assert iterations.sum() <= PRUNED_TO[method, searcher] * TRIALS * MAX_T, iterations.tolist()  # none: all 108
     # Curves never cross: the highest q is the best trial, and it ran its whole curve.
     q = data.configs["q"]
     best = q.idxmax()
@@ -200,9 +198,11 @@ def test_bayes_is_told_each_stopped_trials_value_at_its_stopping_iteration(ray_l
     spec = load_spec(curve_spec(tmp_path, f"told-{method}", EARLY_STOPPING[method],
                                 SEARCH["bayes"] % (TRIALS, 2)))
     search_alg = build_search_algorithm(spec, param_space_of(spec))
-    tuner = tune.Tuner(curve, param_space=param_space_of(spec), tune_config=tune.TuneConfig(
-        metric="acc", mode="max", num_samples=TRIALS, search_alg=search_alg, scheduler=build_scheduler(spec)),
-        run_config=tune.RunConfig(storage_path=str(tmp_path / "tuner"), verbose=0))
+    # the sweep's resources and actor reuse: with Ray's defaults (1 CPU, a new actor per trial) 103-118 s, not 34-38
+    tuner = tune.Tuner(tune.with_resources(curve, {"cpu": 0.5}), param_space=param_space_of(spec),
+                       tune_config=tune.TuneConfig(metric="acc", mode="max", num_samples=TRIALS, search_alg=search_alg,
+                                                   scheduler=build_scheduler(spec), reuse_actors=True),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path / "tuner"), verbose=0))
     results = tuner.fit()
     assert not results.errors and len(results) == TRIALS
     stopped = [r for r in results if r.metrics["training_iteration"] < MAX_T]
