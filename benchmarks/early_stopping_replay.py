@@ -157,10 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'method':<17} {'conc':>4} {'x none':>7} {'p90':>5} {'d pts':>6} {'worst':>6} {'< -0.5':>6}")
     for r in rows:
         print(f"{r['variant']:<17} {r['max_concurrent']:>4} {r['epoch_ratio']:>7.2f} {r['epoch_ratio_p90']:>5.2f} "
-              f"{r['acc_delta_points']:>6.2f} {r['worst_delta_points']:>6.2f} {r['share_losing_over_half_point']:>6.2f}")
+              f"{r['acc_delta_points']:>6.2f} {r['worst_delta_points']:>6.2f} "
+              f"{r['share_losing_over_half_point']:>6.2f}")
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     args.out.write_text(json.dumps({"benchmark": "early_stopping_replay", "seeds": list(recorded),
-                                    "orders": args.orders, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                    "rows": rows}, indent=2) + "\n")
+                                    "orders": args.orders, "created": created, "rows": rows}, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
 

@@ -13,7 +13,7 @@ never pauses a trial and prunes at any concurrency, one trial at a time included
 
 Defaults (measured by replaying `benchmarks/early_stopping.py`'s recorded curves, then by the
 benchmark itself; see benchmarks/README.md): reduction_factor 4, and HyperBand's brackets but its
-last one. The last bracket starts every trial at grace period eta^s_max, at or near max_t: it is
+last one. The last bracket's grace period is eta^s_max, the largest power of eta up to max_t: it is
 the random-search hedge against early values that mislead, and the one that trains most per
 trial. Li et al. (2018) found the most aggressive brackets the winners in most of their
 experiments, and ASHA (Li et al. 2020) runs the most aggressive alone; asynchronously, each bracket
@@ -22,7 +22,8 @@ trials. Replayed on the benchmark's curves (`benchmarks/early_stopping_replay.py
 trial orders, max_t 27), eta 3 with all brackets trained 39-41% of no stopping's epochs; eta 4 (as
 Ray's ASHA; Li et al. suggest 3 or 4) without the last bracket 30-31%, and lost the best trial
 less often (35-40% of replays lost more than half a point, against 50%).
-All of HyperBand's brackets: `method: asha, grace_period: 1, brackets: N` is exactly that.
+All of HyperBand's brackets: `method: asha, grace_period: 1, brackets: N` runs them (its bracket
+draw unseeded).
 """
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def variant_note(spec: Spec) -> str:
                 f"least and the most aggressive brackets usually win)" if of > brackets else "")
     alive = f"at most {limit} trials at once" if limit else "as many trials at once as resources allow"
     shape = f"{brackets} brackets, grace periods {graces}" if brackets > 1 else f"1 bracket, grace period {graces}"
-    return (f"runs as asynchronous HyperBand (Li et al. 2020): ASHA with {shape}{left_out}; it never pauses a trial, so it prunes at any concurrency. Not Ray's synchronous "
-            f"HyperBand: its largest bracket needs {synchronous_bracket_size(es.max_t, es.reduction_factor)} "
-            f"trials alive at once and this sweep runs {alive}; short of that it stops nothing, and a "
-            f"trial it paused can be left behind")
+    needs = synchronous_bracket_size(es.max_t, es.reduction_factor)
+    return (f"runs as asynchronous HyperBand (Li et al. 2020): ASHA with {shape}{left_out}; it never pauses "
+            f"a trial, so it prunes at any concurrency. Not Ray's synchronous HyperBand: its largest bracket "
+            f"needs {needs} trials alive at once and this sweep runs {alive}; short of that it stops nothing, "
+            f"and a trial it paused can be left behind")
