@@ -13,7 +13,10 @@ and published). Per sweep: total epochs trained (sum over trials of their last
 `training_iteration`), wall time of `run_sweep` (Ray started once, not counted), and the best
 validation accuracy any trial reached. Methods are interleaved within a seed and concurrency
 (asha, hyperband, median, none, then the next), and the load average is recorded beside each
-run. Every method is compared with `none` at the same seed and concurrency.
+run. Every method is compared with `none` at the same seed and concurrency. hyperband and median
+run at their defaults; `hyperband_before` and `median_before` are what they ran before issue 14
+changed those defaults (all of HyperBand's brackets at eta 3; Ray's median rule, grace 3), built
+in the same process through the method's table entry with the earlier builder.
 
 Targets (issue 14): every method at every concurrency trains at most 40% of the epochs of none,
 with its best validation accuracy within 0.5 points of none's. (Issue 4's, for asha: 35% of the
@@ -22,6 +25,8 @@ epochs; wall time falling at least two thirds as much as the epochs do.)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -30,7 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +45,7 @@ from benchmarks.bench_trainables import ROOT, load, run_sweep_capturing, start_r
 
 RESULTS = ROOT / "benchmarks" / "results" / "early_stopping.json"
 CPUS = 2
-METHODS = ("asha", "hyperband", "median", "none")
+METHODS = ("asha", "hyperband", "median", "none", "hyperband_before", "median_before")
 # An epoch costs 20-80 ms of CPU (small nets, one thread): cheap enough for the whole run to take
 # minutes, heavy enough that the epochs, not the fixed start-up of the Ray workers (importing torch),
 # make most of the `none` sweep. Curves cross in this space (sgd with a small lr starts slow and
@@ -78,10 +83,58 @@ checkpoint: {{keep: 1}}
 """
 EARLY_STOPPING = {
     "asha": "{{method: asha, max_t: {max_t}, grace_period: 2, reduction_factor: 3}}",
-    "hyperband": "{{method: hyperband, max_t: {max_t}, reduction_factor: 3}}",
-    "median": "{{method: median, max_t: {max_t}, grace_period: 3, min_samples_required: 3}}",
+    "hyperband": "{{method: hyperband, max_t: {max_t}}}",  # hyperband's and median's defaults
+    "median": "{{method: median, max_t: {max_t}}}",
     "none": "{{method: none, max_t: {max_t}}}",
+    "hyperband_before": "{{method: hyperband, max_t: {max_t}, reduction_factor: 3}}",
+    "median_before": "{{method: median, max_t: {max_t}, grace_period: 3, min_samples_required: 3}}",
 }
+# What hyperband and median ran before their defaults changed (issue 14), run in the same sweeps
+# beside them: the method's table entry with this builder in place of its own.
+BEFORE_BUILDERS = {
+    "hyperband_before": "benchmarks.early_stopping:all_hyperband_brackets",
+    "median_before": "benchmarks.early_stopping:ray_median_rule",
+}
+
+
+def all_hyperband_brackets(spec: Any) -> Any:
+    """hyperband before: every one of HyperBand's brackets (eta 3 in `EARLY_STOPPING`)."""
+    from orchestrator.schedulers.async_hyperband import MIN_T, SeededBrackets, bracket_count
+    from orchestrator.schedulers.trial_schedulers import TIME_ATTR
+
+    es = spec.early_stopping
+    return SeededBrackets(seed=spec.search.seed, time_attr=TIME_ATTR, max_t=es.max_t, grace_period=MIN_T,
+                          reduction_factor=es.reduction_factor, brackets=bracket_count(es.max_t, es.reduction_factor))
+
+
+def ray_median_rule(spec: Any) -> Any:
+    """median before: Ray's rule, whose median counts the trials it stopped too (grace 3 in `EARLY_STOPPING`)."""
+    import math
+
+    from ray.tune.schedulers import MedianStoppingRule
+
+    from orchestrator.schedulers.trial_schedulers import TIME_ATTR
+
+    es = spec.early_stopping
+    return MedianStoppingRule(time_attr=TIME_ATTR, grace_period=es.grace_period,
+                              min_samples_required=es.min_samples_required, min_time_slice=math.inf)
+
+
+@contextlib.contextmanager
+def scheduler_of(variant: str) -> Iterator[None]:
+    """Run `variant`'s sweep with its `BEFORE_BUILDERS` builder, where it has one."""
+    from orchestrator.extensions.schedulers import SCHEDULERS
+
+    if variant not in BEFORE_BUILDERS:
+        yield
+        return
+    method = variant.removesuffix("_before")
+    saved = SCHEDULERS[method]
+    SCHEDULERS[method] = dataclasses.replace(saved, builder=BEFORE_BUILDERS[variant])
+    try:
+        yield
+    finally:
+        SCHEDULERS[method] = saved
 
 
 def spec_text(method: str, seed: int, trials: int, max_t: int, max_concurrent: int = 0,
@@ -104,7 +157,8 @@ def run_one(method: str, seed: int, trials: int, max_t: int, workdir: Path, max_
     before = load()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0, started = time.time(), time.perf_counter()
-    summary, grid = run_sweep_capturing(spec, workdir)
+    with scheduler_of(method):
+        summary, grid = run_sweep_capturing(spec, workdir)
     wall = time.perf_counter() - started
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     epochs = [int(r.metrics.get("training_iteration", 0)) for r in grid]
@@ -170,13 +224,13 @@ def targets(table: Sequence[Mapping[str, Any]]) -> dict[str, bool] | None:
 
 def print_table(table: Sequence[Mapping[str, Any]]) -> None:
     """The medians, one line per method."""
-    print(f"{'method':<10} {'conc':>4} {'epochs':>7} {'x none':>7} {'wall s':>7} {'x none':>7} {'best acc':>8} "
+    print(f"{'method':<16} {'conc':>4} {'epochs':>7} {'x none':>7} {'wall s':>7} {'x none':>7} {'best acc':>8} "
           f"{'d pts':>6} {'wall/ep saving':>14} {'after start':>11} {'start s':>7} {'drv cpu':>7} "
           f"{'load':>5} {'seeds':>5}")
     for r in table:
         def fmt(key: str, spec: str, width: int) -> str:
             return format(r[key], spec) if r.get(key) is not None else "-".rjust(width)
-        print(f"{r['method']:<10} {r['max_concurrent'] or 'inf':>4} {r['epochs']:>7.0f} {fmt('epoch_ratio', '>7.2f', 7)} {r['wall_s']:>7.1f} "
+        print(f"{r['method']:<16} {r['max_concurrent'] or 'inf':>4} {r['epochs']:>7.0f} {fmt('epoch_ratio', '>7.2f', 7)} {r['wall_s']:>7.1f} "
               f"{fmt('wall_ratio', '>7.2f', 7)} {r['best_val_accuracy']:>8.4f} "
               f"{fmt('acc_delta_points', '>6.2f', 6)} {fmt('wall_saving_per_epoch_saving', '>14.2f', 14)} "
               f"{fmt('after_start_saving_per_epoch_saving', '>11.2f', 11)} {r['first_result_s']:>7.1f} {r['driver_cpu_s']:>7.1f} {r['load']:>5.1f} {r['seeds']:>5}")
@@ -210,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for method, limit in ((m, c) for c in args.concurrency for m in args.methods):
             row = run_one(method, seed, args.trials, args.max_t, workdir, limit, args.cpu)
             runs.append(row)
-            print(f"seed {seed} conc {limit} {method:<10} epochs {row['epochs']:4d}  wall {row['wall_s']:6.1f} s  "
+            print(f"seed {seed} conc {limit} {method:<16} epochs {row['epochs']:4d}  wall {row['wall_s']:6.1f} s  "
                   f"best {row['best_val_accuracy']:.4f}  load {row['load_before']:.1f}->{row['load_after']:.1f}",
                   flush=True)
     same_configs = all(len({_config_key({"c": r["configs"]}) for r in runs if r["seed"] == s}) == 1

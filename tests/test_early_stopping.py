@@ -16,10 +16,13 @@ EARLY_STOPPING = {
     "median": "{method: median, max_t: 9, grace_period: 1, min_samples_required: 2}",
     "none": "{method: none, max_t: 9}",
 }
-# At most this share of none's 108 iterations (measured over 3 runs of the matrix: asha 37-57%,
-# hyperband 50-76%, median 36-78%). Median stopping stops only trials below the median, so about
-# half run to max_t; under bayes, whose later trials are mostly good ones, every method prunes less.
-PRUNED_TO = {"asha": 0.7, "hyperband": 0.85, "median": 0.85}
+# At most this share of none's 108 iterations, by method and searcher. Measured over 3 runs of the
+# matrix (1 for asha and hyperband since their last change): asha 37-57%; hyperband (brackets 1
+# and 3 at max_t 9, eta 3) 44-65%; median 41-70% under random search, 48-85% under bayes (c4: 76,
+# 92, 76 of 108; c1: 52 each time): bayes's later trials are good ones, close to the best, and
+# median stopping lets those run.
+PRUNED_TO = {("asha", "random"): 0.7, ("asha", "bayes"): 0.7, ("hyperband", "random"): 0.8,
+             ("hyperband", "bayes"): 0.8, ("median", "random"): 0.8, ("median", "bayes"): 0.9}
 SEARCH = {
     "random": "{method: random, num_samples: %d, max_concurrent: %d, seed: 3}",
     "bayes": "{method: bayes, num_samples: %d, max_concurrent: %d, seed: 3, bayes: {n_initial_points: 4}}",
@@ -70,12 +73,7 @@ def test_every_method_prunes_finishes_and_keeps_the_best_curve(ray_local, tmp_pa
     assert result.num_trials == TRIALS and not result.failures
     assert set(data.trials["ray_status"]) == {"TERMINATED"}, data.trials["ray_status"].tolist()
     iterations = data.trials["iterations"]
-    if (method, searcher) == ("median", "bayes"):
-        # Bayes's later trials sit mostly above the median, so median stopping has little to stop: a clean-clone
-        # run measured 92 of 108 at c4 (two trials stopped). It must still stop some; the share is not held.
-        assert (iterations < MAX_T).any() and iterations.sum() < TRIALS * MAX_T, iterations.tolist()
-    else:
-        assert iterations.sum() <= PRUNED_TO[method] * TRIALS * MAX_T, iterations.tolist()  # none: all 108
+    assert iterations.sum() <= PRUNED_TO[method, searcher] * TRIALS * MAX_T, iterations.tolist()  # none: all 108
     # Curves never cross: the highest q is the best trial, and it ran its whole curve.
     q = data.configs["q"]
     best = q.idxmax()
@@ -95,7 +93,8 @@ def test_validate_says_hyperband_runs_asynchronously_and_why(tmp_path, capsys, l
     out = capsys.readouterr().out
     assert "scheduler: hyperband (max_t=20, reduction_factor=3)" in out
     note = next(line for line in out.splitlines() if "asynchronous HyperBand" in line)
-    assert "ASHA with 3 brackets, grace periods 1, 3, 9" in note and "never pauses a trial" in note
+    assert "ASHA with 2 brackets, grace periods 1, 3 (HyperBand's last, grace period 9, left out" in note
+    assert "never pauses a trial" in note
     assert "largest bracket needs 9 trials alive at once" in note and alive in note
 
 
@@ -103,10 +102,12 @@ def test_hyperband_brackets_and_their_seeded_draw():
     """HyperBand's s_max + 1 brackets; the same search seed puts the same trials in the same brackets."""
     from types import SimpleNamespace
 
-    from orchestrator.schedulers.async_hyperband import SeededBrackets, bracket_count
+    from orchestrator.schedulers.async_hyperband import SeededBrackets, bracket_count, brackets_run
 
     assert [bracket_count(t, 3) for t in (1, 2, 3, 8, 9, 20, 27, 81)] == [1, 1, 2, 2, 3, 3, 4, 5]
     assert bracket_count(16, 2) == 5
+    # hyperband runs all of them but HyperBand's last (grace period eta^s_max, the one that stops least)
+    assert [brackets_run(t, 4) for t in (1, 3, 4, 15, 16, 27, 64, 100)] == [1, 1, 1, 1, 2, 2, 3, 3]
 
     def draw(seed: int) -> list[int]:
         scheduler = SeededBrackets(seed=seed, metric="acc", mode="max", max_t=27, brackets=4)
@@ -116,6 +117,37 @@ def test_hyperband_brackets_and_their_seeded_draw():
 
     assert draw(0) == draw(0) != draw(1)
     assert draw(0).count(0) > draw(0).count(3)  # the hardest-pruning bracket gets the most trials
+
+def test_median_leaves_the_trials_it_stopped_out_of_its_median():
+    """Ray's rule counts a stopped trial's curve in every later median, so each stop lowers the bar;
+    hpo's median is over the trials it has not stopped (Vizier's completed trials, Optuna's MedianPruner)."""
+    import math
+
+    from ray.tune.schedulers import MedianStoppingRule
+
+    from orchestrator.schedulers.median_stopping import MedianOfUnstopped
+
+    class Trial:
+        def __init__(self, trial_id: str) -> None:
+            self.trial_id = trial_id
+
+    def decisions(rule) -> dict[str, str]:
+        rule.set_search_properties("acc", "max")
+        seen = {}
+        for name, acc in (("a", 0.9), ("b", 0.1), ("c", 0.2), ("d", 0.3)):  # one after another
+            trial, result = Trial(name), {"training_iteration": 1, "acc": acc}
+            rule.on_trial_add(None, trial)
+            seen[name] = rule.on_trial_result(None, trial, result)
+            rule.on_trial_complete(None, trial, result)
+        return seen
+
+    settings = {"time_attr": "training_iteration", "grace_period": 1, "min_samples_required": 2,
+                "min_time_slice": math.inf}
+    # c is below the median of a and b (0.5) under both; d (0.3) is below it too, but Ray's median
+    # of a, b and the stopped c is 0.2
+    assert decisions(MedianStoppingRule(**settings)) == {"a": "CONTINUE", "b": "CONTINUE", "c": "STOP", "d": "CONTINUE"}
+    assert decisions(MedianOfUnstopped(**settings)) == {"a": "CONTINUE", "b": "CONTINUE", "c": "STOP", "d": "STOP"}
+
 
 # ---- stop conditions ----------------------------------------------------------------------
 
@@ -166,9 +198,11 @@ def test_bayes_is_told_each_stopped_trials_value_at_its_stopping_iteration(ray_l
     spec = load_spec(curve_spec(tmp_path, f"told-{method}", EARLY_STOPPING[method],
                                 SEARCH["bayes"] % (TRIALS, 2)))
     search_alg = build_search_algorithm(spec, param_space_of(spec))
-    tuner = tune.Tuner(curve, param_space=param_space_of(spec), tune_config=tune.TuneConfig(
-        metric="acc", mode="max", num_samples=TRIALS, search_alg=search_alg, scheduler=build_scheduler(spec)),
-        run_config=tune.RunConfig(storage_path=str(tmp_path / "tuner"), verbose=0))
+    # the sweep's resources and actor reuse: with Ray's defaults (1 CPU, a new actor per trial) 103-118 s, not 34-38
+    tuner = tune.Tuner(tune.with_resources(curve, {"cpu": 0.5}), param_space=param_space_of(spec),
+                       tune_config=tune.TuneConfig(metric="acc", mode="max", num_samples=TRIALS, search_alg=search_alg,
+                                                   scheduler=build_scheduler(spec), reuse_actors=True),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path / "tuner"), verbose=0))
     results = tuner.fit()
     assert not results.errors and len(results) == TRIALS
     stopped = [r for r in results if r.metrics["training_iteration"] < MAX_T]

@@ -79,8 +79,9 @@ def test_the_schema_comes_from_the_tables() -> None:
     assert list(bayes) == [option.name for option in SKOPT_OPTIONS]
     assert bayes["kappa_decay"]["exclusiveMinimum"] == 0.0 and bayes["acq_func"]["default"] == "gp_hedge"
     early = schema["properties"]["early_stopping"]["properties"]
-    assert early["reduction_factor"] == {"type": "number", "exclusiveMinimum": 1.0, "default": 3.0,
+    assert early["reduction_factor"] == {"type": "number", "exclusiveMinimum": 1.0,
                                          "description": early["reduction_factor"]["description"]}
+    assert early["reduction_factor"]["description"].endswith("(default: asha 3, hyperband 4)")
 
 
 def test_hpo_schema_prints_the_schema_as_json(capsys) -> None:

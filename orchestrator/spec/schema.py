@@ -424,7 +424,7 @@ def _early_stopping(top: _Reader) -> EarlyStopping:
     parameters = {option.name: reader.value(option) for option in scheduler.parameters}
     max_t = parameters.get("max_t")
     for key in scheduler.at_most_max_t:
-        if max_t is not None and parameters[key] > max_t:
+        if max_t is not None and reader.has(key) and parameters[key] > max_t:  # as written; a default past max_t means fewer rungs
             raise reader.error(key, f"must be <= max_t ({_plain(parameters[key])} > {max_t})")
     stop = reader.sub("stop")
     plateau = stop.sub("plateau")
