@@ -134,6 +134,8 @@ def connect(address: str | None, *, runtime_env: dict | None = None, timer: Phas
                 ray.init(address=target, **options)
             else:
                 init_local(**options)
+    except HpoError:
+        raise
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise UserInputError(f"cannot connect to Ray at {target or 'local'}: {_first_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception when its raylet does not register in 30 s
