@@ -198,6 +198,12 @@ METHODS: dict[str, tuple[Callable[..., list[float]], dict, tuple[int, ...], tupl
     "ours_flat": (run_ours, {"conditional": "flat"}, (1, 4), ("cash",)),
     "ours_kb": (run_ours, {"liar": "kb"}, (4,), None),
     "ours_prior": (run_ours, {"settings": {"gp_prior": True}}, (1, 4), None),
+    # categorical handling, each part alone and neither (only spaces with categoricals change)
+    "ours_onehot": (run_ours, {"settings": {"categorical_kernel": False, "categorical_moves": False}}, (1, 4),
+                    ("mixed", "cash")),
+    "ours_catkernel": (run_ours, {"settings": {"categorical_moves": False}}, (1, 4), ("mixed", "cash")),
+    "ours_catmoves": (run_ours, {"settings": {"categorical_kernel": False}}, (1, 4), ("mixed", "cash")),
+    "ours_logei": (run_ours, {"settings": {"log_ei": True}}, (1, 4), None),
     "random": (run_random, {}, (1,), None),
     "optuna_tpe": (run_optuna, {"sampler": "tpe"}, (1, 4), None),
     "optuna_tpe_group": (run_optuna, {"sampler": "tpe_group"}, (1,), ("cash",)),
@@ -213,7 +219,8 @@ def best_so_far(problem: Problem, values: list[float], n: int) -> float:
 
 def summarize(regrets: list[float]) -> dict[str, float]:
     q25, q50, q75 = np.percentile(regrets, [25, 50, 75])
-    return {"median": float(q50), "q25": float(q25), "q75": float(q75), "n": len(regrets)}
+    return {"median": float(q50), "q25": float(q25), "q75": float(q75), "n": len(regrets),
+            "per_seed": [float(r) for r in regrets]}
 
 
 # ---- latency --------------------------------------------------------------------------

@@ -53,6 +53,9 @@ class SurrogateSettings:
     restarts_until: int = 100
     max_fit_points: int = 300
     gp_prior: bool = False
+    categorical_kernel: bool = True
+    categorical_moves: bool = True
+    log_ei: bool = False
 
 
 class BranchModel:
@@ -78,7 +81,8 @@ class BranchModel:
         estimator = s.base_estimator
         if isinstance(estimator, str):
             if estimator.upper() == "GP":
-                estimator = make_gp(dimensions, seed, s.gp_restarts, prior=s.gp_prior)
+                estimator = make_gp(dimensions, seed, s.gp_restarts, prior=s.gp_prior,
+                                    categorical_kernel=s.categorical_kernel)
             else:
                 estimator = cook_estimator(estimator, space=dimensions, random_state=seed)
         return Optimizer(
@@ -131,7 +135,8 @@ class BranchModel:
         found = optimize_acquisition(
             model, space, incumbents, y_best, self.optimizer.acq_func, acq_kwargs, self.optimizer.n_points,
             n_polish=self.optimizer.n_restarts_optimizer if self.optimizer.acq_optimizer == "lbfgs" else 0,
-            rng=self.optimizer.rng, penalty=penalty,
+            rng=self.optimizer.rng, penalty=penalty, categorical_moves=self.settings.categorical_moves,
+            log_ei=self.settings.log_ei,
         )
         points = space.inverse_transform(np.vstack([x for x, _ in found]))
         return [([to_python(v) for v in point], score) for point, (_, score) in zip(points, found)]
