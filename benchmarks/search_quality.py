@@ -277,6 +277,7 @@ def ray_check(seeds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
     parser.add_argument("--problems", nargs="*", default=list(PROBLEMS))
     parser.add_argument("--concurrency", nargs="*", type=int, default=None, help="only these concurrencies")
@@ -313,7 +314,8 @@ def main() -> None:
                     continue
                 start = time.perf_counter()
                 seeds = min(args.seeds, max_seeds.get(method, args.seeds))
-                runs = [runner(problem, max(BUDGETS), seed, conc, **kwargs) for seed in range(seeds)]
+                runs = [runner(problem, max(BUDGETS), seed, conc, **kwargs)
+                        for seed in range(args.first_seed, args.first_seed + seeds)]
                 entry = {str(b): summarize([problem.regret(best_so_far(problem, r, b)) for r in runs])
                          for b in BUDGETS}
                 entry["seconds"] = time.perf_counter() - start
@@ -331,7 +333,7 @@ def main() -> None:
     if args.ray:
         out["ray_branin_c1"] = ray_check(min(args.seeds, 3))
         print("through tune.Tuner, branin:", out["ray_branin_c1"])
-    out["meta"] = {"seeds": args.seeds, "max_seeds": max_seeds, "budgets": list(BUDGETS),
+    out["meta"] = {"seeds": args.seeds, "first_seed": args.first_seed, "max_seeds": max_seeds, "budgets": list(BUDGETS),
                    "python": platform.python_version(),
                    "cpu_count": os.cpu_count(), "note": "regret at 30 read from the 60-evaluation runs"}
     args.out.write_text(json.dumps(out, indent=1))

@@ -53,9 +53,9 @@ class SurrogateSettings:
     restarts_until: int = 100
     max_fit_points: int = 300
     gp_prior: bool = False
-    categorical_kernel: bool = True
-    categorical_moves: bool = True
-    log_ei: bool = False
+    categorical_kernel: bool = True  # one GP length scale per categorical (`skopt_kernel.py`)
+    categorical_moves: bool = True  # local candidates that change one categorical (`acquisition.candidates`)
+    log_ei: bool = False  # rank by log EI (`log_ei.py`); benchmarks/README.md says why it is off
 
 
 class BranchModel:
