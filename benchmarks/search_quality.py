@@ -198,11 +198,13 @@ METHODS: dict[str, tuple[Callable[..., list[float]], dict, tuple[int, ...], tupl
     "ours_flat": (run_ours, {"conditional": "flat"}, (1, 4), ("cash",)),
     "ours_kb": (run_ours, {"liar": "kb"}, (4,), None),
     "ours_prior": (run_ours, {"settings": {"gp_prior": True}}, (1, 4), None),
-    # categorical handling, each part alone and neither (only spaces with categoricals change)
+    "ours_noprior": (run_ours, {"settings": {"gp_prior": False}}, (1, 4), None),
+    # categorical handling on every arm, each part alone and neither (only spaces with categoricals change);
+    # the 2026-11-30 screen ran these before the dimension rule, without the prior
     "ours_onehot": (run_ours, {"settings": {"categorical_kernel": False, "categorical_moves": False}}, (1, 4),
                     ("mixed", "cash")),
-    "ours_catkernel": (run_ours, {"settings": {"categorical_moves": False}}, (1, 4), ("mixed", "cash")),
-    "ours_catmoves": (run_ours, {"settings": {"categorical_kernel": False}}, (1, 4), ("mixed", "cash")),
+    "ours_catkernel": (run_ours, {"settings": {"categorical_kernel": True, "categorical_moves": False}}, (1, 4), ("mixed", "cash")),
+    "ours_catmoves": (run_ours, {"settings": {"categorical_kernel": False, "categorical_moves": True}}, (1, 4), ("mixed", "cash")),
     "ours_logei": (run_ours, {"settings": {"log_ei": True}}, (1, 4), None),
     "random": (run_random, {}, (1,), None),
     "optuna_tpe": (run_optuna, {"sampler": "tpe"}, (1, 4), None),

@@ -55,13 +55,17 @@ def test_categorical_moves_change_one_categorical_of_an_incumbent():
     assert not candidates(space, incumbent, 400, np.random.RandomState(0))[400:][:, blocks[0]].std(axis=0).any()
 
 
-def test_the_searcher_fits_one_length_scale_per_categorical():
-    space = {"n": tune.randint(0, 20), "c": tune.choice(["a", "b", "c", "d"]), "r": tune.uniform(0.0, 1.0)}
+def test_the_searcher_fits_one_length_scale_per_categorical_from_four_dimensions():
+    space = {"n": tune.randint(0, 20), "c": tune.choice(["a", "b", "c", "d"]), "r": tune.uniform(0.0, 1.0),
+             "s": tune.uniform(0.0, 1.0)}
     searcher = SkOptSearch(space=space, metric="y", mode="min", random_state=0, n_initial_points=5)
     for i in range(7):
         config = searcher.suggest(str(i))
         searcher.on_trial_complete(str(i), {"y": (config["n"] - 4) ** 2 + (config["c"] != "b") + config["r"]})
-    assert searcher._models[0].model.kernel_.k1.k2.length_scale.shape == (3,)
+    assert searcher._models[0].model.kernel_.k1.k2.length_scale.shape == (4,)
+    del space["s"]
+    smaller = SkOptSearch(space=space, metric="y", mode="min", random_state=0)._models[0].optimizer.base_estimator_
+    assert smaller.kernel.k1.k2.length_scale.shape == (6,)  # 3-D arm: skopt's kernel, a length scale per column
 
 
 def test_log_ei_is_finite_and_ordered_where_ei_underflows():
@@ -75,3 +79,13 @@ def test_log_ei_is_finite_and_ordered_where_ei_underflows():
     ranked = acquisition_values(mean, std, 0.0, "EI", {}, log_ei=True)
     assert np.argsort(ranked).tolist() == [2, 0, 1]
     assert log_expected_improvement(np.array([0.3, -0.3]), np.zeros(2)).tolist() == [np.log(0.3), -np.inf]
+
+
+def test_the_kernel_prior_is_on_from_four_dimensions_or_when_asked():
+    def estimator(n_dims: int):
+        space = {f"x{i}": tune.uniform(0.0, 1.0) for i in range(n_dims)}
+        return SkOptSearch(space=space, metric="y", mode="min", random_state=0)._models[0].optimizer.base_estimator_
+
+    assert type(estimator(3)).__name__ == "FastGaussianProcess"
+    assert type(estimator(4)).__name__ == "PriorGaussianProcess"
+    assert SkOptSearch(space={"x": tune.uniform(0.0, 1.0)}, metric="y", mode="min", random_state=0)._settings.use(True, 1)
