@@ -198,6 +198,14 @@ METHODS: dict[str, tuple[Callable[..., list[float]], dict, tuple[int, ...], tupl
     "ours_flat": (run_ours, {"conditional": "flat"}, (1, 4), ("cash",)),
     "ours_kb": (run_ours, {"liar": "kb"}, (4,), None),
     "ours_prior": (run_ours, {"settings": {"gp_prior": True}}, (1, 4), None),
+    "ours_noprior": (run_ours, {"settings": {"gp_prior": False}}, (1, 4), None),
+    # categorical handling on every arm, each part alone and neither (only spaces with categoricals change);
+    # the 2026-11-30 screen ran these before the dimension rule, without the prior
+    "ours_onehot": (run_ours, {"settings": {"categorical_kernel": False, "categorical_moves": False}}, (1, 4),
+                    ("mixed", "cash")),
+    "ours_catkernel": (run_ours, {"settings": {"categorical_kernel": True, "categorical_moves": False}}, (1, 4), ("mixed", "cash")),
+    "ours_catmoves": (run_ours, {"settings": {"categorical_kernel": False, "categorical_moves": True}}, (1, 4), ("mixed", "cash")),
+    "ours_logei": (run_ours, {"settings": {"log_ei": True}}, (1, 4), None),
     "random": (run_random, {}, (1,), None),
     "optuna_tpe": (run_optuna, {"sampler": "tpe"}, (1, 4), None),
     "optuna_tpe_group": (run_optuna, {"sampler": "tpe_group"}, (1,), ("cash",)),
@@ -213,7 +221,8 @@ def best_so_far(problem: Problem, values: list[float], n: int) -> float:
 
 def summarize(regrets: list[float]) -> dict[str, float]:
     q25, q50, q75 = np.percentile(regrets, [25, 50, 75])
-    return {"median": float(q50), "q25": float(q25), "q75": float(q75), "n": len(regrets)}
+    return {"median": float(q50), "q25": float(q25), "q75": float(q75), "n": len(regrets),
+            "per_seed": [float(r) for r in regrets]}
 
 
 # ---- latency --------------------------------------------------------------------------
@@ -270,6 +279,7 @@ def ray_check(seeds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
     parser.add_argument("--problems", nargs="*", default=list(PROBLEMS))
     parser.add_argument("--concurrency", nargs="*", type=int, default=None, help="only these concurrencies")
@@ -306,7 +316,8 @@ def main() -> None:
                     continue
                 start = time.perf_counter()
                 seeds = min(args.seeds, max_seeds.get(method, args.seeds))
-                runs = [runner(problem, max(BUDGETS), seed, conc, **kwargs) for seed in range(seeds)]
+                runs = [runner(problem, max(BUDGETS), seed, conc, **kwargs)
+                        for seed in range(args.first_seed, args.first_seed + seeds)]
                 entry = {str(b): summarize([problem.regret(best_so_far(problem, r, b)) for r in runs])
                          for b in BUDGETS}
                 entry["seconds"] = time.perf_counter() - start
@@ -324,7 +335,7 @@ def main() -> None:
     if args.ray:
         out["ray_branin_c1"] = ray_check(min(args.seeds, 3))
         print("through tune.Tuner, branin:", out["ray_branin_c1"])
-    out["meta"] = {"seeds": args.seeds, "max_seeds": max_seeds, "budgets": list(BUDGETS),
+    out["meta"] = {"seeds": args.seeds, "first_seed": args.first_seed, "max_seeds": max_seeds, "budgets": list(BUDGETS),
                    "python": platform.python_version(),
                    "cpu_count": os.cpu_count(), "note": "regret at 30 read from the 60-evaluation runs"}
     args.out.write_text(json.dumps(out, indent=1))

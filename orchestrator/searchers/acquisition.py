@@ -19,6 +19,8 @@ from scipy.stats import norm
 from skopt.acquisition import gaussian_acquisition_1D
 from skopt.space import Categorical, Space
 
+from orchestrator.searchers.log_ei import log_expected_improvement
+
 #: Acquisitions whose optima are candidates under `gp_hedge` (as in scikit-optimize).
 HEDGE_FUNCS = ("EI", "LCB", "PI")
 #: How many of the best observed points are perturbed, and the perturbation scales (unit cube).
@@ -34,8 +36,9 @@ def ranking_func(acq_func: str) -> str:
 
 
 def acquisition_values(mean: np.ndarray, std: np.ndarray, y_opt: float, acq_func: str,
-                       acq_kwargs: dict[str, float]) -> np.ndarray:
-    """EI, PI or LCB from one prediction, negated where needed so that lower is better (skopt's convention).
+                       acq_kwargs: dict[str, float], log_ei: bool = False) -> np.ndarray:
+    """EI, PI or LCB from one prediction, negated where needed so that lower is better (skopt's convention);
+    with `log_ei`, EI is on a log scale (`log_ei.py`: no ties at an underflowed 0).
 
     Where the predicted std is 0 (a degenerate GP fit: the variance rounds to 0 everywhere),
     EI and PI take their limits as std -> 0: the certain improvement max(y_opt - xi - mean, 0),
@@ -44,6 +47,8 @@ def acquisition_values(mean: np.ndarray, std: np.ndarray, y_opt: float, acq_func
     if acq_func == "LCB":
         return mean - acq_kwargs.get("kappa", 1.96) * std
     improve = y_opt - acq_kwargs.get("xi", 0.0) - mean
+    if acq_func == "EI" and log_ei:
+        return -log_expected_improvement(improve, std)
     safe_std = np.where(std > 0, std, 1.0)
     scaled = improve / safe_std
     if acq_func == "PI":
@@ -56,6 +61,15 @@ def acquisition_values(mean: np.ndarray, std: np.ndarray, y_opt: float, acq_func
 def utility(scores: np.ndarray, acq_func: str) -> np.ndarray:
     """A non-negative utility (higher is better) from lower-is-better acquisition scores (softplus for LCB)."""
     return np.logaddexp(0.0, -scores) if acq_func == "LCB" else -scores
+
+
+def penalised(scores: np.ndarray, factor: np.ndarray, acq_func: str, log_ei: bool) -> np.ndarray:
+    """Acquisition scores (lower is better) with the utility multiplied by a `LocalPenalty` factor
+    (on log-EI: the log of the factor added)."""
+    if acq_func == "EI" and log_ei:
+        with np.errstate(divide="ignore"):
+            return scores - np.log(factor)
+    return -utility(scores, acq_func) * factor
 
 
 class LocalPenalty:
@@ -99,62 +113,88 @@ def numeric_columns(space: Space) -> np.ndarray:
     return np.array(mask, dtype=bool)
 
 
-def candidates(space: Space, incumbents: np.ndarray, n_points: int, rng: np.random.RandomState) -> np.ndarray:
+def categorical_blocks(space: Space) -> list[np.ndarray]:
+    """The transformed columns of each categorical dimension of `space` (its one-hot block)."""
+    blocks, start = [], 0
+    for dim in space.dimensions:
+        if isinstance(dim, Categorical):
+            blocks.append(np.arange(start, start + dim.transformed_size))
+        start += dim.transformed_size
+    return blocks
+
+
+def candidates(space: Space, incumbents: np.ndarray, n_points: int, rng: np.random.RandomState,
+               categorical_moves: bool = False) -> np.ndarray:
     """`n_points` uniform points plus as many again around the incumbents, in the transformed space.
 
     A local candidate moves only the numeric coordinates of an incumbent, by a Gaussian step
-    whose scale is log-uniform in `LOCAL_SCALES` (fine steps refine, coarse ones hop basins).
+    whose scale is log-uniform in `LOCAL_SCALES` (fine steps refine, coarse ones hop basins);
+    with `categorical_moves`, half of them also take one categorical's value at random: the
+    incumbent's neighbouring combinations of categories, which uniform points reach only with
+    poor numeric values.
     """
     uniform = np.asarray(space.transform(space.rvs(n_samples=n_points, random_state=rng)), dtype=float)
     numeric = numeric_columns(space)
-    if len(incumbents) == 0 or not numeric.any():
+    blocks = categorical_blocks(space) if categorical_moves else []
+    if len(incumbents) == 0 or not (numeric.any() or blocks):
         return uniform
     bounds = np.asarray(space.transformed_bounds, dtype=float)
     picks = incumbents[rng.randint(len(incumbents), size=n_points)]
     scales = np.exp(rng.uniform(*np.log(LOCAL_SCALES), size=(n_points, 1)))
     steps = rng.normal(size=picks.shape) * scales * (bounds[:, 1] - bounds[:, 0])
     local = np.clip(picks + steps * numeric, bounds[:, 0], bounds[:, 1])
+    if blocks:
+        moved = np.flatnonzero(rng.uniform(size=n_points) < 0.5)
+        which = rng.randint(len(blocks), size=len(moved))
+        for block, columns in enumerate(blocks):
+            rows = moved[which == block]
+            local[np.ix_(rows, columns)] = uniform[np.ix_(rows, columns)]
     return np.vstack([uniform, local])
 
 
 def optimize_acquisition(model: Any, space: Space, incumbents: np.ndarray, y_opt: float, acq_func: str,
                          acq_kwargs: dict[str, float], n_points: int, n_polish: int,
                          rng: np.random.RandomState,
-                         penalty: LocalPenalty | None = None) -> list[tuple[np.ndarray, float]]:
+                         penalty: LocalPenalty | None = None,
+                         categorical_moves: bool = False, log_ei: bool = False) -> list[tuple[np.ndarray, float]]:
     """Candidate points (transformed space) with their ranking-acquisition values, best first.
 
     The `n_polish` best candidates of each acquisition (of `HEDGE_FUNCS` for `gp_hedge`)
     start L-BFGS runs on the ranking acquisition; categorical columns stay fixed. With a
     `penalty`, every value is the penalised utility, negated. Ties go to the lower predicted mean.
+    `categorical_moves`: see `candidates`; `log_ei`: see `acquisition_values`.
     """
-    points = candidates(space, incumbents, n_points, rng)
-    mean, std = model.predict(points, return_std=True)
     rank = ranking_func(acq_func)
     funcs = HEDGE_FUNCS if acq_func == "gp_hedge" else (acq_func,)
-    scores = {f: acquisition_values(mean, std, y_opt, f, acq_kwargs) for f in funcs}
-    if penalty is not None:
-        factor = penalty(points)
-        scores = {f: -utility(v, f) * factor for f, v in scores.items()}
+
+    def score(at: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        mean, std = model.predict(at, return_std=True)
+        values = {f: acquisition_values(mean, std, y_opt, f, acq_kwargs, log_ei) for f in funcs}
+        if penalty is not None:
+            factor = penalty(at)
+            values = {f: penalised(v, factor, f, log_ei) for f, v in values.items()}
+        return mean, values
+
+    points = candidates(space, incumbents, n_points, rng, categorical_moves)
+    mean, scores = score(points)
     order = np.lexsort((mean, scores[rank]))  # ties (e.g. no EI anywhere) go to the lower predicted mean
     found = [(points[i], float(scores[rank][i])) for i in order[:N_RETURNED]]
     if n_polish > 0:
         starts = {int(i) for f in funcs for i in np.argsort(scores[f])[:n_polish]}
         for i in sorted(starts):
-            x, value = _polish(model, space, points[i], y_opt, rank, acq_kwargs)
-            if penalty is not None:
-                value = float(-utility(np.array([value]), rank)[0] * penalty(x[None])[0])
-            found.append((x, value))
+            x = _polish(model, space, points[i], y_opt, rank, acq_kwargs)
+            found.append((x, float(score(x[None])[1][rank][0])))
     return sorted(found, key=lambda item: item[1])
 
 
 def _polish(model: Any, space: Space, start: np.ndarray, y_opt: float, acq_func: str,
-            acq_kwargs: dict[str, float]) -> tuple[np.ndarray, float]:
+            acq_kwargs: dict[str, float]) -> np.ndarray:
     """A few L-BFGS steps on the acquisition from `start`, categorical columns held fixed."""
     bounds = np.asarray(space.transformed_bounds, dtype=float)
     fixed = ~numeric_columns(space)
     bounds[fixed, 0] = bounds[fixed, 1] = start[fixed]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        x, value, _ = fmin_l_bfgs_b(gaussian_acquisition_1D, start, args=(model, y_opt, acq_func, acq_kwargs),
-                                    bounds=[tuple(b) for b in bounds], approx_grad=False, maxiter=20)
-    return np.clip(x, bounds[:, 0], bounds[:, 1]), float(np.ravel(value)[0])
+        x, _, _ = fmin_l_bfgs_b(gaussian_acquisition_1D, start, args=(model, y_opt, acq_func, acq_kwargs),
+                                bounds=[tuple(b) for b in bounds], approx_grad=False, maxiter=20)
+    return np.clip(x, bounds[:, 0], bounds[:, 1])

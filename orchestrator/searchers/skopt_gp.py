@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 from skopt.learning import GaussianProcessRegressor
 from skopt.space import Dimension
-from skopt.utils import cook_estimator
+from skopt.utils import cook_estimator, normalize_dimensions
 from sklearn.utils import check_array
+
+from orchestrator.searchers.skopt_kernel import grouped_kernel
 
 
 class FastGaussianProcess(GaussianProcessRegressor):
@@ -76,9 +78,14 @@ def _log_prior(kernel: Any, theta: np.ndarray) -> tuple[float, np.ndarray]:
     return value, grad
 
 
-def make_gp(dimensions: list[Dimension], seed: int, restarts: int, prior: bool = False) -> FastGaussianProcess:
+def make_gp(dimensions: list[Dimension], seed: int, restarts: int, prior: bool = False,
+            categorical_kernel: bool = False) -> FastGaussianProcess:
     """skopt's default GP for these dimensions (Matern 5/2 ARD, fitted Gaussian noise), made fast;
-    with `prior`, fitted to the MAP under `GAMMA_PRIORS`."""
+    with `prior`, fitted to the MAP under `GAMMA_PRIORS`; with `categorical_kernel`, one length
+    scale per categorical (`skopt_kernel.grouped_kernel`)."""
     cooked = cook_estimator("GP", space=dimensions, random_state=seed, noise="gaussian",
                             n_restarts_optimizer=restarts)
-    return (PriorGaussianProcess if prior else FastGaussianProcess)(**cooked.get_params(deep=False))
+    params = cooked.get_params(deep=False)
+    if categorical_kernel:
+        params["kernel"] = grouped_kernel(params["kernel"], normalize_dimensions(dimensions))
+    return (PriorGaussianProcess if prior else FastGaussianProcess)(**params)

@@ -52,7 +52,21 @@ class SurrogateSettings:
     refit_every: int = 5
     restarts_until: int = 100
     max_fit_points: int = 300
-    gp_prior: bool = False
+    # GPSampler's modelling, on arms of at least `rich_from_dims` dimensions (None: by that rule; True / False:
+    # always / never): the kernel prior (`skopt_gp.PriorGaussianProcess`), one GP length scale per categorical
+    # (`skopt_kernel.py`), local candidates that change one categorical (`acquisition.candidates`). On
+    # Hartmann6, its noisy variant and the mixed problem they help; on 2-D Branin and the 3-D CASH arms they
+    # lost (benchmarks/README.md).
+    rich_from_dims: int = 4
+    gp_prior: bool | None = None
+    categorical_kernel: bool | None = None
+    categorical_moves: bool | None = None
+    log_ei: bool = False  # rank by log EI (`log_ei.py`); benchmarks/README.md says why it is off
+
+    def use(self, flag: bool | None, n_dims: int) -> bool:
+        """Whether a rich-modelling `flag` is on for an arm of `n_dims` dimensions: a few dozen points do not
+        pin four or more length scales by likelihood alone (they run off to their bounds)."""
+        return flag if flag is not None else n_dims >= self.rich_from_dims
 
 
 class BranchModel:
@@ -78,7 +92,8 @@ class BranchModel:
         estimator = s.base_estimator
         if isinstance(estimator, str):
             if estimator.upper() == "GP":
-                estimator = make_gp(dimensions, seed, s.gp_restarts, prior=s.gp_prior)
+                estimator = make_gp(dimensions, seed, s.gp_restarts, prior=s.use(s.gp_prior, len(dimensions)),
+                                    categorical_kernel=s.use(s.categorical_kernel, len(dimensions)))
             else:
                 estimator = cook_estimator(estimator, space=dimensions, random_state=seed)
         return Optimizer(
@@ -131,7 +146,8 @@ class BranchModel:
         found = optimize_acquisition(
             model, space, incumbents, y_best, self.optimizer.acq_func, acq_kwargs, self.optimizer.n_points,
             n_polish=self.optimizer.n_restarts_optimizer if self.optimizer.acq_optimizer == "lbfgs" else 0,
-            rng=self.optimizer.rng, penalty=penalty,
+            rng=self.optimizer.rng, penalty=penalty, log_ei=self.settings.log_ei,
+            categorical_moves=self.settings.use(self.settings.categorical_moves, len(space.dimensions)),
         )
         points = space.inverse_transform(np.vstack([x for x, _ in found]))
         return [([to_python(v) for v in point], score) for point, (_, score) in zip(points, found)]
