@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "gpu.json"
 SPEC = ROOT / "search_spaces" / "cnn_gpu.yaml"
 GPU_SHARES = (1.0, 0.5, 0.25, 0.125)
-PHASE_LINE = re.compile(r"^\s+(?P<phase>[a-z A-Z]+?)\s+(?P<seconds>[0-9.]+) s$")
+PHASE_LINE = re.compile(r"^\s+(?P<phase>[a-z A-Z()]+?)\s+(?P<seconds>[0-9.]+) s$")
 
 
 def gpu_name() -> str | None:
