@@ -1,6 +1,14 @@
 """Every use of a private Ray or scikit-optimize API, each behind one small function, so that an upgrade has one
 file to check. Checked against ray 2.60.0 and scikit-optimize 0.10.2; nothing is imported until a function runs
-(trial code imports this module inside Ray workers)."""
+(trial code imports this module inside Ray workers).
+
+Two subclasses of Ray classes cannot live here (Ray pickles them by module path with the experiment, and defining them
+needs Ray imported): check them on an upgrade too.
+- `orchestrator.schedulers.median_stopping.MedianOfUnstopped` overrides `MedianStoppingRule._trials_beyond_time` and
+  reads its `_stopped_trials`.
+- `orchestrator.searchers.repeat_skipping.RepeatSkippingGenerator` drops a trial from `BasicVariantGenerator.
+  _live_trials` and adds a draw to `_iterators[-1].num_samples_left`.
+"""
 from __future__ import annotations
 
 import sys
