@@ -35,9 +35,9 @@ class WarmStart:
         if spec.search.method == "random":
             return line + "; random search draws again where it would repeat one of them"
         if spec.search.method == "grid":
-            total = expected_trials(spec) or 0
-            return (line + f"; grid search skips {self.grid_skips(spec)} of its {total} trials, evaluated there "
-                    f"already: {total - self.grid_skips(spec)} to run")
+            total, skips = expected_trials(spec) or 0, self.grid_skips(spec)
+            return (line + f"; grid search skips {skips} of its {total} trials, evaluated there already: "
+                    f"{total - skips} to run")
         return line
 
     def grid_skips(self, spec: Spec) -> int:
