@@ -3,9 +3,10 @@ and 8 trials per GPU (resources.gpu 1, 0.5, 0.25, 0.125) and on the CPU, each a 
 phase timings (start Ray, first trial, sweep, shutdown, publish, outside the sweep).
 
 Run: `.venv/bin/python benchmarks/gpu.py [--trials 24] [--epochs 4] [--cpu-trials 2] [--cpu-epochs 1] [--address A]
-[--probe]`; prints a table and writes benchmarks/results/gpu.json. `--address` runs every variant on one running Ray
+[--probe] [--mps]`; prints a table and writes benchmarks/results/gpu.json. `--address` runs every variant on one running Ray
 (`ray start --head`), so Ray's start-up is paid once. `--probe` first measures the packing ceiling without Ray: 1, 2, 4
-and 8 plain processes training the same model on the one GPU at once, their summed images per second. Every trial trains the same architecture (width 32, one block per stage,
+and 8 plain processes training the same model on the one GPU at once, their summed images per second. `--mps` starts
+NVIDIA MPS and one Ray head on it first (the Ray-level figure under MPS), and stops both at the end. Every trial trains the same architecture (width 32, one block per stage,
 batch 256) on 8192 3x32x32 images for `--epochs` epochs, so trials per minute compare across variants; the CPU
 variant (4 CPUs per trial) runs fewer, shorter trials and is given per 8-epoch-trial equivalent too. Early stopping
 is off: every trial runs all its epochs. On a machine without a GPU it says so in one line and exits 0.
@@ -13,15 +14,17 @@ is off: every trial runs all its epochs. On a machine without a GPU it says so i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "gpu.json"
@@ -67,11 +70,22 @@ def main() -> int:
     parser.add_argument("--shares", type=float, nargs="+", default=list(GPU_SHARES), help="resources.gpu values")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a spec override for every variant (e.g. checkpoint.keep=16)")
+    parser.add_argument("--mps", action="store_true",
+                        help="start NVIDIA MPS and one Ray head on it, run every variant there, stop both")
     args = parser.parse_args()
     name = gpu_name()
     if name is None:
         print("benchmarks/gpu.py: no GPU on this machine (torch.cuda.is_available() is False): nothing measured")
         return 0
+    if args.mps:
+        with mps_ray_head() as address:
+            args.address = address
+            return measure(args, name)
+    return measure(args, name)
+
+
+def measure(args: argparse.Namespace, name: str) -> int:
+    """Run the variants, print the table and write results/gpu.json."""
     probe = packing_probe() if args.probe else []
     fixed = ["space.width=32", "space.blocks=1", "space.batch_size=256", "early_stopping={method: none}",
              "search.max_concurrent=0", *args.overrides]
@@ -96,7 +110,7 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"gpu": name, "cpus": os.cpu_count(), "epochs": args.epochs, "rows": rows,
                                    "overrides": args.overrides,
-                                   "probe": probe, "shared_ray": bool(args.address)},
+                                   "probe": probe, "shared_ray": bool(args.address), "mps": args.mps},
                                   indent=2) + "\n", encoding="utf-8")
     print(f"\n{name}, {os.cpu_count()} CPUs; trials/min of {args.epochs}-epoch trials (speed-up vs 1 per GPU):")
     for row in rows:
@@ -142,6 +156,39 @@ def packing_probe(counts: tuple[int, ...] = (1, 2, 4, 8), config: dict = PROBE_C
         print(f"probe: {count} processes on the GPU: {rows[-1]['images_per_s']} images/s "
               f"({rows[-1]['speedup']}x one)", flush=True)
     return rows
+
+
+@contextlib.contextmanager
+def mps_ray_head() -> Iterator[str]:
+    """NVIDIA MPS (so packed trials' kernels run concurrently, not time-sliced) under a fresh Ray head; the address.
+
+    MPS must be up before Ray starts its workers, so the daemon starts first; both are stopped on the way out.
+    """
+    control = shutil.which("nvidia-cuda-mps-control")
+    if control is None:
+        raise SystemExit("benchmarks/gpu.py: --mps needs nvidia-cuda-mps-control on PATH (NVIDIA driver utilities)")
+    folder = Path(tempfile.mkdtemp(prefix="hpo-mps-"))
+    env = {**os.environ, "CUDA_MPS_PIPE_DIRECTORY": str(folder / "pipe"), "CUDA_MPS_LOG_DIRECTORY": str(folder / "log")}
+    for key in ("CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_LOG_DIRECTORY"):
+        Path(env[key]).mkdir()
+        os.environ[key] = env[key]  # the Ray workers and the hpo driver inherit it: their CUDA goes through MPS
+    subprocess.run([control, "-d"], env=env, check=True)
+    port = 6390
+    ray = [sys.executable, "-m", "ray.scripts.scripts"]
+    try:
+        subprocess.run([*ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+                        "--num-gpus", str(torch_device_count()), "--include-dashboard", "false",
+                        "--disable-usage-stats"], env=env, check=True, capture_output=True)
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([*ray, "stop", "--force"], env=env, capture_output=True)
+        subprocess.run([control], input="quit\n", text=True, env=env, capture_output=True)
+
+
+def torch_device_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()
 
 
 def _row(row: dict) -> str:
