@@ -110,3 +110,23 @@ def test_random_search_draws_again_instead_of_repeating_an_earlier_trial(old_swe
             "it would repeat one of them") in capsys.readouterr().out
     earlier, later = params_of(old), params_of(tmp_path / "runs" / "again")
     assert len(later) == 3 and not {p["x"] for p in earlier} & {p["x"] for p in later}
+
+
+def test_a_warm_started_bayes_search_keeps_initial_points_that_take_turns_with_the_model():
+    """Told more points than `n_initial_points`, each branch keeps WARM_START_EXPLORE points of its initial design
+    (`add_evaluated_point` alone would leave none), suggested every other time, the model first."""
+    from ray import tune
+
+    from orchestrator.searchers.skopt_search import WARM_START_EXPLORE, SkOptSearch
+
+    space = {"x": tune.uniform(0, 6), "model": tune.choice([{"name": "a", "w": tune.uniform(0, 1)},
+                                                            {"name": "b", "v": tune.randint(1, 5)}])}
+    told = [({"x": 3.0 + i / 10, "model": {"name": "a", "w": 0.1 * i}}, -abs(i - 4) / 10) for i in range(6)]
+    told += [({"x": 1.0 + i / 4, "model": {"name": "b", "v": 1 + i}}, -1.0) for i in range(4)]
+    searcher = SkOptSearch(space=space, metric="score", mode="max", random_state=0, n_initial_points=6)
+    searcher.tell_warm_start(told)
+    design = [list(points) for points in searcher._initial]
+    assert [len(points) for points in design] == [WARM_START_EXPLORE] * 2 and len(searcher._observations) == 10
+    suggested = [searcher._next_point() for _ in range(4)]
+    kept = [(arm, x) for arm, points in enumerate(design) for x in points]
+    assert [point in kept for point in suggested] == [False, True, False, True]
