@@ -76,8 +76,10 @@ def test_warm_start_from_a_local_sweep_tells_the_searcher_what_fits(old_sweep, t
     sweep = tmp_path / "runs" / "new"
     [state] = sorted(sweep.glob("searcher-state-*.pkl"))[-1:]
     with open(state, "rb") as f:
-        observations = pickle.load(f)["_observations"]
+        saved = pickle.load(f)
+    observations = saved["_observations"]
     assert len(observations) == counts["reused"] + 3  # the reused ones, then the sweep's own
+    assert saved["_alternate"]  # told through tell_warm_start: its kept initial points take turns with the model
     new_params = [json.loads(p.read_text()) for p in sweep.glob("*/params.json")]
     assert len(new_params) == 3 and all(2 <= p["x"] <= 6 and p["model"]["name"] == "a" for p in new_params)
 
