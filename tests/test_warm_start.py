@@ -25,7 +25,7 @@ config: {z: 1}
 space:
   x: {uniform: [0, 6]}
   model: {choice: {a: {w: {uniform: [0, 1]}}, b: {v: {randint: [1, 5]}}}}
-search: {method: random, num_samples: 12, seed: 5}
+search: {method: random, num_samples: 12, seed: 5, max_concurrent: 1}  # one trial actor: quicker
 """
 # x narrowed to [2, 6], branch b removed, z (a constant before) now searched
 NEW = """\
@@ -106,7 +106,7 @@ def test_random_search_draws_again_instead_of_repeating_an_earlier_trial(old_swe
     old, counts = old_sweep
     spec = tmp_path / "again.yaml"
     spec.write_text(OLD.replace("name: old", "name: again").replace(
-        "num_samples: 12, seed: 5}", f"num_samples: 3, seed: 5, warm_start: [{old}]}}"))
+        "num_samples: 12, seed: 5,", f"num_samples: 3, seed: 5, warm_start: [{old}],"))
     assert main(["run", str(spec), "--storage", str(tmp_path / "runs"), "--quiet"]) == 0
     assert (f"reused {counts['finished']} of {counts['finished']} finished trials; random search draws again where "
             "it would repeat one of them") in capsys.readouterr().out
