@@ -22,7 +22,7 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "search_spaces" / "quickstart
 def quickstart(ray_local, tmp_path_factory) -> Path:
     storage = tmp_path_factory.mktemp("ens") / "runs"
     assert main(["run", str(QUICKSTART), "--storage", str(storage), "--quiet", "--set", "search.num_samples=6",
-                 "--set", "early_stopping.max_t=3"]) == 0
+                 "--set", "early_stopping.max_t=3", "--set", "search.max_concurrent=1"]) == 0
     return storage / "quickstart"
 
 

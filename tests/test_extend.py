@@ -20,7 +20,8 @@ search: {search}
 """
 BAYES_SPEC = SPEC.format(name="ext", extra="", search="{method: bayes, num_samples: 4, seed: 3, max_concurrent: 1, "
                                                        "bayes: {n_initial_points: 3}}")
-GRID_SPEC = SPEC.format(name="extgrid", extra=", y: {grid: [-1, 0]}", search="{method: grid, num_samples: 1, seed: 1}")
+GRID_SPEC = SPEC.format(name="extgrid", extra=", y: {grid: [-1, 0]}",   # max_concurrent 1: one trial actor, quicker
+                        search="{method: grid, num_samples: 1, seed: 1, max_concurrent: 1}")
 
 
 def trials_of(sweep: Path) -> dict[str, str]:
@@ -70,7 +71,7 @@ def test_a_grid_extends_by_repeats_skipping_warm_start_points(ray_local, tmp_pat
     _, storage, old, _ = first_run(tmp_path, GRID_SPEC, "extgrid")
     spec = tmp_path / "warm-grid.yaml"
     spec.write_text(SPEC.format(name="warmgrid", extra=", y: {grid: [-1, 0, 1]}",
-                                search=f"{{method: grid, num_samples: 1, seed: 1, warm_start: [{old}]}}"))
+                                search=f"{{method: grid, num_samples: 1, seed: 1, max_concurrent: 1, warm_start: [{old}]}}"))
     capsys.readouterr()
     assert main(["validate", str(spec)]) == 0
     line = "grid search skips 2 of its 3 trials, evaluated there already: 1 to run"

@@ -25,7 +25,7 @@ config: {z: 1}
 space:
   x: {uniform: [0, 6]}
   model: {choice: {a: {w: {uniform: [0, 1]}}, b: {v: {randint: [1, 5]}}}}
-search: {method: random, num_samples: 12, seed: 5}
+search: {method: random, num_samples: 12, seed: 5, max_concurrent: 1}  # one trial actor: quicker
 """
 # x narrowed to [2, 6], branch b removed, z (a constant before) now searched
 NEW = """\
@@ -76,8 +76,10 @@ def test_warm_start_from_a_local_sweep_tells_the_searcher_what_fits(old_sweep, t
     sweep = tmp_path / "runs" / "new"
     [state] = sorted(sweep.glob("searcher-state-*.pkl"))[-1:]
     with open(state, "rb") as f:
-        observations = pickle.load(f)["_observations"]
+        saved = pickle.load(f)
+    observations = saved["_observations"]
     assert len(observations) == counts["reused"] + 3  # the reused ones, then the sweep's own
+    assert saved["_alternate"]  # told through tell_warm_start: its kept initial points take turns with the model
     new_params = [json.loads(p.read_text()) for p in sweep.glob("*/params.json")]
     assert len(new_params) == 3 and all(2 <= p["x"] <= 6 and p["model"]["name"] == "a" for p in new_params)
 
@@ -104,9 +106,29 @@ def test_random_search_draws_again_instead_of_repeating_an_earlier_trial(old_swe
     old, counts = old_sweep
     spec = tmp_path / "again.yaml"
     spec.write_text(OLD.replace("name: old", "name: again").replace(
-        "num_samples: 12, seed: 5}", f"num_samples: 3, seed: 5, warm_start: [{old}]}}"))
+        "num_samples: 12, seed: 5,", f"num_samples: 3, seed: 5, warm_start: [{old}],"))
     assert main(["run", str(spec), "--storage", str(tmp_path / "runs"), "--quiet"]) == 0
     assert (f"reused {counts['finished']} of {counts['finished']} finished trials; random search draws again where "
             "it would repeat one of them") in capsys.readouterr().out
     earlier, later = params_of(old), params_of(tmp_path / "runs" / "again")
     assert len(later) == 3 and not {p["x"] for p in earlier} & {p["x"] for p in later}
+
+
+def test_a_warm_started_bayes_search_keeps_initial_points_that_take_turns_with_the_model():
+    """Told more points than `n_initial_points`, each branch keeps WARM_START_EXPLORE points of its initial design
+    (`add_evaluated_point` alone would leave none), suggested every other time, the model first."""
+    from ray import tune
+
+    from orchestrator.searchers.skopt_search import WARM_START_EXPLORE, SkOptSearch
+
+    space = {"x": tune.uniform(0, 6), "model": tune.choice([{"name": "a", "w": tune.uniform(0, 1)},
+                                                            {"name": "b", "v": tune.randint(1, 5)}])}
+    told = [({"x": 3.0 + i / 10, "model": {"name": "a", "w": 0.1 * i}}, -abs(i - 4) / 10) for i in range(6)]
+    told += [({"x": 1.0 + i / 4, "model": {"name": "b", "v": 1 + i}}, -1.0) for i in range(4)]
+    searcher = SkOptSearch(space=space, metric="score", mode="max", random_state=0, n_initial_points=6)
+    searcher.tell_warm_start(told)
+    design = [list(points) for points in searcher._initial]
+    assert [len(points) for points in design] == [WARM_START_EXPLORE] * 2 and len(searcher._observations) == 10
+    suggested = [searcher._next_point() for _ in range(4)]
+    kept = [(arm, x) for arm, points in enumerate(design) for x in points]
+    assert [point in kept for point in suggested] == [False, True, False, True]

@@ -85,6 +85,8 @@ def tell(search_alg: Any, warm: WarmStart | None) -> None:
         return
     if hasattr(searcher, "skip_repeats_of"):
         searcher.skip_repeats_of(config for config, _ in warm.observations)
+    elif hasattr(searcher, "tell_warm_start"):   # SkOptSearch: keeps a few initial points to explore
+        searcher.tell_warm_start(warm.observations)
     elif hasattr(searcher, "add_evaluated_point"):
         for config, value in warm.observations:
             searcher.add_evaluated_point(config, value)

@@ -37,7 +37,7 @@ import copy
 import math
 import pickle
 import warnings
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 from ray.tune.result import DEFAULT_METRIC
@@ -56,6 +56,9 @@ from orchestrator.searchers.skopt_surrogate import BranchModel, SurrogateSetting
 
 if TYPE_CHECKING:
     from orchestrator.spec import Spec
+
+#: Initial-design points each arm keeps after a warm start (`SkOptSearch.tell_warm_start`).
+WARM_START_EXPLORE = 2
 
 INITIAL_GENERATORS = {"lhs": Lhs, "sobol": Sobol, "halton": Halton, "hammersly": Hammersly}
 
@@ -81,6 +84,8 @@ class SkOptSearch(Searcher):
     """
 
     convert_search_space = staticmethod(convert_search_space)
+    _alternate = False   # after a warm start: the model's suggestions and the kept initial points take turns
+    _model_turn = False
 
     def __init__(
         self,
@@ -240,10 +245,17 @@ class SkOptSearch(Searcher):
             return self._queue.pop(0)
         counts = self._counts()
         open_arms = [a for a, points in enumerate(self._initial) if points]
-        if open_arms:
+        if open_arms and not self._take_model_turn():
             arm = min(open_arms, key=lambda a: counts[a])
             return arm, self._initial[arm].pop(0)
         return self._model_point() or self._random_point()
+
+    def _take_model_turn(self) -> bool:
+        """Whether the model suggests next although initial points are left: every other time after a warm start,
+        the model first (what was told may hold a point as good as the target already)."""
+        if self._alternate:
+            self._model_turn = not self._model_turn
+        return self._alternate and not self._model_turn
 
     def _counts(self) -> list[int]:
         counts = [0] * len(self._models)
@@ -358,6 +370,21 @@ class SkOptSearch(Searcher):
             return
         arm, x = self._space.encode(parameters)
         self._tell(arm, x, value, external=True)
+
+    def tell_warm_start(self, observations: Iterable[tuple[dict, float]]) -> None:
+        """Tell earlier sweeps' results (`search.warm_start`). They count toward `n_initial_points` as told points do,
+        but each arm keeps `WARM_START_EXPLORE` points of its initial design, taking turns with the model's
+        suggestions once the told points fill the design: told only an earlier sweep's trajectory, the model kept refining the told incumbent and could
+        stall there (benchmarks/README.md, warm_start.py)."""
+        told = [0] * len(self._models)
+        for config, value in observations:
+            arm, x = self._space.encode(config)
+            self._tell(arm, x, value)
+            told[arm] += 1
+        for arm, points in enumerate(self._initial):
+            keep = WARM_START_EXPLORE if self._models[arm] is not None else 0  # an arm without parameters: a repeat
+            del points[max(keep, len(points) - told[arm]):]
+        self._alternate = self._model_turn = sum(told) >= self._n_initial_points  # else the design runs first
 
     def _tell(self, arm: int, x: list[Any], value: Any, external: bool = False) -> None:
         """Record one observation, as a value to minimise; non-finite values become the worst seen.
