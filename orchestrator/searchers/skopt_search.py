@@ -374,8 +374,8 @@ class SkOptSearch(Searcher):
     def tell_warm_start(self, observations: Iterable[tuple[dict, float]]) -> None:
         """Tell earlier sweeps' results (`search.warm_start`). They count toward `n_initial_points` as told points do,
         but each arm keeps `WARM_START_EXPLORE` points of its initial design, taking turns with the model's
-        suggestions once the told points fill the design: told only an earlier sweep's trajectory, the model kept refining the told incumbent and could
-        stall there (benchmarks/README.md, warm_start.py)."""
+        suggestions once the told points fill the design: told only an earlier sweep's trajectory, the model kept
+        refining the told incumbent and could stall there (benchmarks/README.md, warm_start.py)."""
         told = [0] * len(self._models)
         for config, value in observations:
             arm, x = self._space.encode(config)
