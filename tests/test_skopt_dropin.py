@@ -168,3 +168,13 @@ def test_hyperparameter_prior_has_the_right_gradient_and_keeps_length_scales_off
     value, grad = _log_prior(kernel, theta)
     numeric = [(_log_prior(kernel, theta + 1e-6 * step)[0] - value) / 1e-6 for step in np.eye(len(theta))]
     assert np.allclose(grad, numeric, atol=1e-4)
+
+
+def test_the_noise_floor_holds_for_every_fit_not_just_the_first():
+    """skopt zeroes the fitted noise term, bounds and all; the warm start takes the bounds from the template."""
+    searcher = SkOptSearch(metric="score", mode="min", random_state=1, n_initial_points=6)
+    searcher._settings.noise_floor = 1e-7
+    searcher.set_search_properties("score", "min", QUAD_SPACE)
+    drive(searcher, quadratic, 14)
+    model = searcher._models[0]
+    assert model.n_fits >= 8 and model.model.noise_ < 1e-6  # was clipped back to WhiteKernel's default 1e-5

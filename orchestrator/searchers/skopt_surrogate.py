@@ -62,6 +62,9 @@ class SurrogateSettings:
     categorical_kernel: bool | None = None
     categorical_moves: bool | None = None
     log_ei: bool = False  # rank by log EI (`log_ei.py`); benchmarks/README.md says why it is off
+    # The GP's lower bound on its noise variance (y standardised); 1e-5 is scikit-learn's WhiteKernel default,
+    # GPSampler's is 1e-6.
+    noise_floor: float = 1e-5
 
     def use(self, flag: bool | None, n_dims: int) -> bool:
         """Whether a rich-modelling `flag` is on for an arm of `n_dims` dimensions: a few dozen points do not
@@ -85,7 +88,8 @@ class BranchModel:
         if isinstance(estimator, GaussianProcessRegressor) and estimator.noise == "gaussian":
             # Put the noise term in the kernel itself so that warm starts keep it fitted.
             if not _param_for_white_kernel_in_Sum(estimator.kernel)[0]:
-                estimator.set_params(kernel=estimator.kernel + WhiteKernel())
+                noise = WhiteKernel(noise_level_bounds=(settings.noise_floor, 1e5))
+                estimator.set_params(kernel=estimator.kernel + noise)
 
     def _make_optimizer(self, dimensions: list[Dimension], seed: int) -> Optimizer:
         s = self.settings
@@ -189,8 +193,9 @@ class BranchModel:
             return
         kernel = model.kernel_
         present, param = _param_for_white_kernel_in_Sum(kernel)
-        if present:
-            bounds = kernel.get_params()[param].noise_level_bounds
+        if present:  # the fitted kernel's noise term was zeroed, bounds and all: take the bounds from the template
+            template = self.optimizer.base_estimator_.kernel
+            bounds = template.get_params()[_param_for_white_kernel_in_Sum(template)[1]].noise_level_bounds
             noise = float(np.clip(model.noise_ or 1.0, *bounds))
             kernel = copy.deepcopy(kernel)
             kernel.set_params(**{param: WhiteKernel(noise_level=noise, noise_level_bounds=bounds)})
