@@ -178,3 +178,13 @@ def test_the_noise_floor_holds_for_every_fit_not_just_the_first():
     drive(searcher, quadratic, 14)
     model = searcher._models[0]
     assert model.n_fits >= 8 and model.model.noise_ < 1e-6  # was clipped back to WhiteKernel's default 1e-5
+
+
+def test_a_deterministic_objective_is_fitted_below_the_default_white_kernel_noise():
+    """GPSampler's noise floor (1e-6), not scikit-learn's 1e-5, below 10 dimensions: the GP resolves a converging
+    search's last digits."""
+    searcher = SkOptSearch(space=QUAD_SPACE, metric="score", mode="min", random_state=1, n_initial_points=6)
+    drive(searcher, quadratic, 12)
+    assert searcher._models[0].model.noise_ < 3e-6  # at the 1e-5 floor before
+    wide = SkOptSearch(space={f"x{i}": tune.uniform(0, 1) for i in range(12)}, metric="score", mode="min")
+    assert wide._models[0].optimizer.base_estimator_.kernel.k2.noise_level_bounds == (1e-5, 1e5)
