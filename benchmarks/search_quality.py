@@ -206,6 +206,13 @@ METHODS: dict[str, tuple[Callable[..., list[float]], dict, tuple[int, ...], tupl
     "ours_catkernel": (run_ours, {"settings": {"categorical_kernel": True, "categorical_moves": False}}, (1, 4), ("mixed", "cash")),
     "ours_catmoves": (run_ours, {"settings": {"categorical_kernel": False, "categorical_moves": True}}, (1, 4), ("mixed", "cash")),
     "ours_logei": (run_ours, {"settings": {"log_ei": True}}, (1, 4), None),
+    # issue 18, fifth session: a space-filling initial design, the GP's noise floor, more polished starts
+    "ours_sobol": (run_ours, {"initial_point_generator": "sobol"}, (1, 4), None),
+    "ours_lhs": (run_ours, {"initial_point_generator": "lhs"}, (1, 4), None),
+    "ours_noise5": (run_ours, {"settings": {"noise_floor": 1e-5}}, (1, 4), None),  # the default before
+    "ours_noise6": (run_ours, {"settings": {"noise_floor": 1e-6}}, (1, 4), None),
+    "ours_noise8": (run_ours, {"settings": {"noise_floor": 1e-8}}, (1, 4), None),
+    "ours_polish5": (run_ours, {"n_restarts_optimizer": 5}, (1, 4), None),
     "random": (run_random, {}, (1,), None),
     "optuna_tpe": (run_optuna, {"sampler": "tpe"}, (1, 4), None),
     "optuna_tpe_group": (run_optuna, {"sampler": "tpe_group"}, (1,), ("cash",)),

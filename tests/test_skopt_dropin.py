@@ -168,3 +168,23 @@ def test_hyperparameter_prior_has_the_right_gradient_and_keeps_length_scales_off
     value, grad = _log_prior(kernel, theta)
     numeric = [(_log_prior(kernel, theta + 1e-6 * step)[0] - value) / 1e-6 for step in np.eye(len(theta))]
     assert np.allclose(grad, numeric, atol=1e-4)
+
+
+def test_the_noise_floor_holds_for_every_fit_not_just_the_first():
+    """skopt zeroes the fitted noise term, bounds and all; the warm start takes the bounds from the template."""
+    searcher = SkOptSearch(metric="score", mode="min", random_state=1, n_initial_points=6)
+    searcher._settings.noise_floor = 1e-7
+    searcher.set_search_properties("score", "min", QUAD_SPACE)
+    drive(searcher, quadratic, 14)
+    model = searcher._models[0]
+    assert model.n_fits >= 8 and model.model.noise_ < 1e-6  # was clipped back to WhiteKernel's default 1e-5
+
+
+def test_a_deterministic_objective_is_fitted_below_the_default_white_kernel_noise():
+    """GPSampler's noise floor (1e-6), not scikit-learn's 1e-5, below 10 dimensions: the GP resolves a converging
+    search's last digits."""
+    searcher = SkOptSearch(space=QUAD_SPACE, metric="score", mode="min", random_state=1, n_initial_points=6)
+    drive(searcher, quadratic, 12)
+    assert searcher._models[0].model.noise_ < 3e-6  # at the 1e-5 floor before
+    wide = SkOptSearch(space={f"x{i}": tune.uniform(0, 1) for i in range(12)}, metric="score", mode="min")
+    assert wide._models[0].optimizer.base_estimator_.kernel.k2.noise_level_bounds == (1e-5, 1e5)

@@ -62,11 +62,22 @@ class SurrogateSettings:
     categorical_kernel: bool | None = None
     categorical_moves: bool | None = None
     log_ei: bool = False  # rank by log EI (`log_ei.py`); benchmarks/README.md says why it is off
+    # The GP's lower bound on its noise variance (y standardised; None: by `noise_floor_for`).
+    noise_floor: float | None = None
+    low_noise_below_dims: int = 10
 
     def use(self, flag: bool | None, n_dims: int) -> bool:
         """Whether a rich-modelling `flag` is on for an arm of `n_dims` dimensions: a few dozen points do not
         pin four or more length scales by likelihood alone (they run off to their bounds)."""
         return flag if flag is not None else n_dims >= self.rich_from_dims
+
+    def noise_floor_for(self, n_dims: int) -> float:
+        """GPSampler's floor, 1e-6, on arms under `low_noise_below_dims` dimensions: scikit-learn's 1e-5 smooths a
+        deterministic objective's last digits away; in 20-D, 60 points are interpolated whatever the floor, and the
+        higher one measured better (benchmarks/README.md)."""
+        if self.noise_floor is not None:
+            return self.noise_floor
+        return 1e-6 if n_dims < self.low_noise_below_dims else 1e-5
 
 
 class BranchModel:
@@ -85,7 +96,9 @@ class BranchModel:
         if isinstance(estimator, GaussianProcessRegressor) and estimator.noise == "gaussian":
             # Put the noise term in the kernel itself so that warm starts keep it fitted.
             if not _param_for_white_kernel_in_Sum(estimator.kernel)[0]:
-                estimator.set_params(kernel=estimator.kernel + WhiteKernel())
+                floor = settings.noise_floor_for(len(self.optimizer.space.dimensions))
+                noise = WhiteKernel(noise_level_bounds=(floor, 1e5))
+                estimator.set_params(kernel=estimator.kernel + noise)
 
     def _make_optimizer(self, dimensions: list[Dimension], seed: int) -> Optimizer:
         s = self.settings
@@ -189,8 +202,9 @@ class BranchModel:
             return
         kernel = model.kernel_
         present, param = _param_for_white_kernel_in_Sum(kernel)
-        if present:
-            bounds = kernel.get_params()[param].noise_level_bounds
+        if present:  # the fitted kernel's noise term was zeroed, bounds and all: take the bounds from the template
+            template = self.optimizer.base_estimator_.kernel
+            bounds = template.get_params()[_param_for_white_kernel_in_Sum(template)[1]].noise_level_bounds
             noise = float(np.clip(model.noise_ or 1.0, *bounds))
             kernel = copy.deepcopy(kernel)
             kernel.set_params(**{param: WhiteKernel(noise_level=noise, noise_level_bounds=bounds)})
