@@ -64,7 +64,7 @@ def test_extending_a_finished_bayes_sweep_runs_only_the_extra_trials(ray_local, 
     assert len(set(xs)) == 7
 
 
-def test_a_grid_extends_by_repeats_skipping_warm_start_points(ray_local, tmp_path, capsys):
+def test_a_grid_extends_by_repeats_skipping_warm_start_points(ray_local, tmp_path, capsys, monkeypatch):
     """An earlier grid sweep evaluated y = -1 and 0 (x sampled on each); a grid over y = -1, 0, 1 warm-started from it
     runs 1 trial (the outcome check expects 1); extended to 3 repeats it runs 6 more, the old trial not again, still
     skipping the 2 evaluated before (7 of 9)."""
@@ -82,8 +82,15 @@ def test_a_grid_extends_by_repeats_skipping_warm_start_points(ray_local, tmp_pat
     before = trials_of(storage / "warmgrid")
     assert [grid_value(storage / "warmgrid" / name) for name in before] == [1]
 
+    from orchestrator.searchers import repeat_skipping
+
+    counted = []   # each count compiles the grid and walks the earlier trials: once per sample count (3 and 1)
+    monkeypatch.setattr(repeat_skipping, "planned_skips",
+                        lambda *args, planned=repeat_skipping.planned_skips: counted.append(args[2]) or planned(*args))
     assert main(["validate", str(spec), "--storage", str(storage), "--resume", "--set", "search.num_samples=3"]) == 0
     assert "resume: 1 trials stored, 6 new" in capsys.readouterr().out
+    assert sorted(counted) == [1, 3]
+    monkeypatch.undo()
     assert main(["run", str(spec), "--storage", str(storage), "--quiet", "--resume",
                  "--set", "search.num_samples=3"]) == 0
     assert "grid search skips 2 of its 9 trials, evaluated there already: 7 to run" in capsys.readouterr().out

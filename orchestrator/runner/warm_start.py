@@ -26,6 +26,7 @@ class WarmStart:
     observations: list[tuple[dict[str, Any], float]] = field(default_factory=list)
     finished: int = 0                                      # finished trials read, reused or not
     dropped: Counter = field(default_factory=Counter)      # reason -> trials
+    _grid_skips: dict[int, int] = field(default_factory=dict, repr=False)  # num_samples -> grid trials skipped
 
     def line(self, spec: Spec) -> str:
         """One line for the run's output: how many were reused and how, and why the others were not."""
@@ -41,12 +42,18 @@ class WarmStart:
         return line
 
     def grid_skips(self, spec: Spec) -> int:
-        """The trials grid search leaves out because an earlier trial evaluated their grid point (0 for others)."""
+        """The trials grid search leaves out because an earlier trial evaluated their grid point (0 for others);
+        counted once per sample count (each count compiles the grid and walks the earlier trials; the observations
+        were fitted to one space, the spec's, so the count depends on the spec only through its sample count)."""
         if spec.search.method != "grid":
             return 0
-        from orchestrator.searchers.repeat_skipping import planned_skips  # imports Ray
+        key = spec.search.num_samples
+        if key not in self._grid_skips:
+            from orchestrator.searchers.repeat_skipping import planned_skips  # imports Ray
 
-        return planned_skips(spec.space, (config for config, _ in self.observations), spec.search.num_samples)
+            self._grid_skips[key] = planned_skips(spec.space, (config for config, _ in self.observations),
+                                                  spec.search.num_samples)
+        return self._grid_skips[key]
 
 
 def load_warm_start(spec: Spec) -> WarmStart | None:
