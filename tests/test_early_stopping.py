@@ -16,15 +16,16 @@ EARLY_STOPPING = {
     "median": "{method: median, max_t: 9, grace_period: 1, min_samples_required: 2}",
     "none": "{method: none, max_t: 9}",
 }
-# At most this share of none's 108 iterations, by method and searcher. Measured over 3 runs of the
-# matrix (1 for asha and hyperband since their last change): asha 37-57%; hyperband (brackets 1
-# and 3 at max_t 9, eta 3) 44-65%; median 41-70% under random search, 48-85% under bayes (c4: 76,
-# 92, 76 of 108; c1: 52 each time): bayes's later trials are good ones, close to the best, and
-# median stopping lets those run.
-# asha under bayes at max_concurrent 4 trained 78 of 108 once at load 10 (8 trials whose q bayes had
-# found close to the best: curves never cross, so those rightly survive every rung).
-PRUNED_TO = {("asha", "random"): 0.7, ("asha", "bayes"): 0.8, ("hyperband", "random"): 0.8,
-             ("hyperband", "bayes"): 0.8, ("median", "random"): 0.8, ("median", "bayes"): 0.9}
+# At most this share of none's 108 iterations under random search, by method. Measured over 3 runs of
+# the matrix (1 for asha and hyperband since their last change): asha 37-57%; hyperband (brackets 1
+# and 3 at max_t 9, eta 3) 44-65%; median 41-70%. Under bayes the share is the searcher's, not the
+# scheduler's: curves never cross, so a trial better than those before it survives every rung, and
+# once the GP converges on the best q (its noise floor 1e-6 since issue 18) nearly every later trial
+# is such a trial (hyperband at max_concurrent 4: 100 of 108 in one clean-clone run, 48-85% before).
+# There the cells assert what does not depend on the suggestions: no hang, every trial TERMINATED,
+# the best curve whole; that the scheduler stops trials under bayes is asserted by the test below
+# of what bayes is told about stopped trials.
+PRUNED_TO = {"asha": 0.7, "hyperband": 0.8, "median": 0.8}
 SEARCH = {
     "random": "{method: random, num_samples: %d, max_concurrent: %d, seed: 3}",
     "bayes": "{method: bayes, num_samples: %d, max_concurrent: %d, seed: 3, bayes: {n_initial_points: 4}}",
@@ -76,7 +77,8 @@ def test_every_method_prunes_finishes_and_keeps_the_best_curve(ray_local, tmp_pa
     assert result.num_trials == TRIALS and not result.failures
     assert set(data.trials["ray_status"]) == {"TERMINATED"}, data.trials["ray_status"].tolist()
     iterations = data.trials["iterations"]
-    assert iterations.sum() <= PRUNED_TO[method, searcher] * TRIALS * MAX_T, iterations.tolist()  # none: all 108
+    if searcher == "random":
+        assert iterations.sum() <= PRUNED_TO[method] * TRIALS * MAX_T, iterations.tolist()  # none: all 108
     # Curves never cross: the highest q is the best trial, and it ran its whole curve.
     q = data.configs["q"]
     best = q.idxmax()
@@ -198,8 +200,9 @@ def test_bayes_is_told_each_stopped_trials_value_at_its_stopping_iteration(ray_l
     from orchestrator.spec import load_spec
     from sweep_trainables import curve
 
+    # 8 of the 12 from the random initial design: the scheduler surely stops some (bayes's own are mostly the best)
     spec = load_spec(curve_spec(tmp_path, f"told-{method}", EARLY_STOPPING[method],
-                                SEARCH["bayes"] % (TRIALS, 2)))
+                                SEARCH["bayes"].replace("n_initial_points: 4", "n_initial_points: 8") % (TRIALS, 2)))
     search_alg = build_search_algorithm(spec, param_space_of(spec))
     # the sweep's resources and actor reuse: with Ray's defaults (1 CPU, a new actor per trial) 103-118 s, not 34-38
     tuner = tune.Tuner(tune.with_resources(curve, {"cpu": 0.5}), param_space=param_space_of(spec),
