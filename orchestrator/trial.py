@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.compat import in_tune_session
+from orchestrator.processes import process_alive
 
 if TYPE_CHECKING:
     import torch
@@ -194,20 +195,10 @@ def remove_orphaned_staging_dirs() -> int:
     removed = 0
     for folder in Path(tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*-*"):
         pid = folder.name[len(STAGING_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 # --- the helpers ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "orchestrator"
 # Lowest first. A module's layer is that of the longest prefix listed here.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("orchestrator.errors", "orchestrator.redaction", "orchestrator.compat",
-     "orchestrator.extensions", "orchestrator.trial"),
+     "orchestrator.extensions", "orchestrator.processes", "orchestrator.trial"),
     ("orchestrator.spec",),
     ("orchestrator.space",),
     ("orchestrator.searchers", "orchestrator.schedulers"),

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from orchestrator.errors import StorageError, UserInputError
+from orchestrator.processes import process_alive
 from orchestrator.storage import s3
 from orchestrator.storage.location import StorageLocation
 from orchestrator.storage.sweep_folder import LEASE_FILE, LOCK_FILE
@@ -63,7 +64,7 @@ class LeaseRecord:
         """No heartbeat for STALE_AFTER_S, or its process is gone (known only on this host)."""
         if now - self.heartbeat > STALE_AFTER_S:
             return True
-        return self.host == socket.gethostname() and not _alive(self.pid)
+        return self.host == socket.gethostname() and not process_alive(self.pid)
 
     @staticmethod
     def parse(raw: bytes) -> LeaseRecord | None:
@@ -79,16 +80,6 @@ class LeaseRecord:
 
     def payload(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Lease:
